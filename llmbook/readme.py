@@ -1,0 +1,28 @@
+"""Render the substitution table for README.md: ``python -m llmbook.readme`` prints it."""
+
+from __future__ import annotations
+
+from .banner import KIND_NOTES
+from .substitutions import SUBSTITUTIONS
+
+BEGIN = "<!-- substitutions:begin (python -m llmbook.readme) -->"
+END = "<!-- substitutions:end -->"
+
+
+def render_table() -> str:
+    lines = [
+        BEGIN,
+        "| 章 | 書中（`gpu`） | `cpu` | `offline` | 為什麼換 |",
+        "|---|---|---|---|---|",
+    ]
+    for row in SUBSTITUTIONS:
+        chapters = ", ".join(str(c) for c in row.chapters)
+        cpu = "（同書中）" if row.cpu == row.book else f"`{row.cpu}`"
+        offline = f"{row.offline_label}［{KIND_NOTES[row.offline_kind]}］"
+        lines.append(f"| {chapters} | `{row.book}` | {cpu} | {offline} | {row.why or '—'} |")
+    lines.append(END)
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(render_table())

@@ -1,0 +1,100 @@
+"""Every chapter notebook follows the notebook standard (llmbook/notebooks.py, DESIGN.md)."""
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from llmbook.notebooks import REPOSITORY, opening_cells, parse_opening, requirement_pins
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = sorted(p for p in ROOT.glob("chapter*") if p.is_dir())
+NOTEBOOKS = sorted(ROOT.glob("chapter*/*.ipynb"))
+IDS = [str(p.relative_to(ROOT)) for p in NOTEBOOKS]
+
+
+def code_sources(nb):
+    return [cell.source for cell in nb.cells if cell.cell_type == "code"]
+
+
+def test_every_chapter_has_a_notebook_and_a_readme():
+    assert [p.name for p in CHAPTERS] == ["chapter01", "chapter02", "chapter03", "chapter05", "chapter07", "chapter09"]
+    for chapter in CHAPTERS:
+        assert (chapter / "README.md").exists(), chapter.name
+        assert list(chapter.glob("*.ipynb")), chapter.name
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_name_is_ascii_without_spaces(path):
+    assert re.fullmatch(r"chapter\d\d_[a-z0-9_]+\.ipynb", path.name), path.name
+    assert path.name.startswith(path.parent.name + "_")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_opening_cells_follow_the_standard(path):
+    nb = nbformat.read(path, as_version=4)
+    opening = parse_opening(nb)
+    assert opening["chapter"] == int(path.parent.name.removeprefix("chapter"))
+    assert opening["title"].startswith(f"第 {opening['chapter']} 章")
+    expected = opening_cells(path, opening["chapter"], opening["title"], opening["colab_packages"])
+    actual = [(cell.cell_type, cell.source) for cell in nb.cells[:3]]
+    assert actual == expected
+    assert REPOSITORY in nb.cells[0].source and REPOSITORY in nb.cells[1].source
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_colab_installs_only_pinned_packages_and_never_torch(path):
+    nb = nbformat.read(path, as_version=4)
+    pins = requirement_pins()
+    specs = re.findall(r'"([A-Za-z0-9_.\-]+==[^"]+)"', nb.cells[1].source)
+    for spec in specs:
+        assert pins[spec.split("==")[0].lower()] == spec
+        assert not spec.startswith(("torch==", "torchvision=="))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_committed_without_outputs(path):
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_no_forbidden_code(path):
+    nb = nbformat.read(path, as_version=4)
+    for source in code_sources(nb):
+        assert not re.search(r"""["']cuda(:\d+)?["']""", source), source
+        assert "trust_remote_code=True" not in source
+        assert not re.search(r"[A-Za-z_]*API_KEY\s*=\s*[\"']", source), "no keys in notebooks"
+        for line in source.splitlines():
+            stripped = line.strip()
+            if stripped.startswith(("!pip", "%pip", "!python -m pip")):
+                for word in stripped.split()[2:]:
+                    if re.search(r"[<>=]", word):
+                        assert word[0] in "\"'" and word[-1] == word[0], f"unquoted specifier: {line}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_book_ids_stay_visible(path):
+    nb = nbformat.read(path, as_version=4)
+    for source in code_sources(nb):
+        for call in re.findall(r"(?:pick_model|hub_file)\(([^)]*)\)", source):
+            assert call.strip().startswith(("'", '"')), f"the book's id must be written in the cell: {call}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_markdown_before_every_code_cell(path):
+    nb = nbformat.read(path, as_version=4)
+    for before, cell in zip(nb.cells[2:], nb.cells[3:]):
+        if cell.cell_type == "code":
+            assert before.cell_type == "markdown", f"code cell without an explanation: {cell.source[:80]}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_code_cells_stay_small(path):
+    nb = nbformat.read(path, as_version=4)
+    lengths = [len(source.splitlines()) for source in code_sources(nb)[2:]]
+    assert max(lengths) <= 50
+    assert sorted(lengths)[len(lengths) // 2] <= 8, "median code cell should be a few lines"

@@ -1,0 +1,125 @@
+"""Profile resolution, the substitution table and their error messages."""
+
+import socket
+import time
+
+import pytest
+
+import llmbook.models as models
+import llmbook.profiles as profiles
+from llmbook import ProfileError, get_profile, pick_model
+from llmbook.substitutions import OFFLINE_KINDS, SUBSTITUTIONS, find
+
+PHI3 = "microsoft/Phi-3-mini-4k-instruct"
+
+
+@pytest.fixture
+def machine(monkeypatch):
+    """Pretend to be a machine with or without CUDA and the Hub."""
+
+    def set_machine(cuda: bool, hub: bool, profile: str | None = None):
+        monkeypatch.setattr(profiles, "cuda_available", lambda: cuda)
+        monkeypatch.setattr(profiles, "hub_reachable", lambda *args, **kwargs: hub)
+        if profile is None:
+            monkeypatch.delenv(profiles.ENV_VAR, raising=False)
+        else:
+            monkeypatch.setenv(profiles.ENV_VAR, profile)
+
+    return set_machine
+
+
+@pytest.mark.parametrize("profile", profiles.PROFILES)
+def test_each_valid_profile_is_taken_as_given(machine, profile):
+    machine(cuda=True, hub=True, profile=profile)
+    assert get_profile() == profile
+
+
+def test_profile_value_is_case_and_space_insensitive(machine):
+    machine(cuda=False, hub=False, profile="  Offline ")
+    assert get_profile() == "offline"
+
+
+@pytest.mark.parametrize(
+    ("cuda", "hub", "expected"),
+    [(True, True, "gpu"), (True, False, "gpu"), (False, True, "cpu"), (False, False, "offline")],
+)
+def test_unset_profile_follows_the_machine(machine, cuda, hub, expected):
+    machine(cuda=cuda, hub=hub)
+    assert get_profile() == expected
+
+
+def test_unknown_profile_lists_the_valid_ones(machine):
+    machine(cuda=False, hub=False, profile="tpu")
+    with pytest.raises(ProfileError) as error:
+        get_profile()
+    for name in profiles.PROFILES:
+        assert name in str(error.value)
+    assert "'tpu'" in str(error.value)
+
+
+def test_gpu_without_cuda_names_the_profile_to_use(machine):
+    machine(cuda=False, hub=True, profile="gpu")
+    with pytest.raises(ProfileError, match="LLMBOOK_PROFILE=cpu"):
+        get_profile()
+
+
+def test_cpu_without_hub_names_the_offline_profile(machine):
+    machine(cuda=False, hub=False, profile="cpu")
+    with pytest.raises(ProfileError, match="LLMBOOK_PROFILE=offline"):
+        get_profile()
+
+
+def test_pick_model_per_profile(machine):
+    row = find(PHI3)
+    machine(cuda=True, hub=True, profile="gpu")
+    assert pick_model(PHI3) == PHI3
+    machine(cuda=False, hub=True, profile="cpu")
+    assert pick_model(PHI3) == row.cpu != PHI3
+
+
+@pytest.mark.parametrize("profile", profiles.PROFILES)
+def test_unknown_model_id_lists_the_known_ones(machine, profile):
+    machine(cuda=True, hub=True, profile=profile)
+    with pytest.raises(ProfileError) as error:
+        pick_model("someone/unknown-model")
+    assert "someone/unknown-model" in str(error.value)
+    for row in SUBSTITUTIONS:
+        assert row.book in str(error.value)
+
+
+def test_hub_file_uses_the_row_of_repo_and_filename(machine, monkeypatch):
+    machine(cuda=False, hub=False, profile="offline")
+    monkeypatch.setattr(models, "build_offline", lambda row: f"built:{row.book}")
+    repo = "microsoft/Phi-3-mini-4k-instruct-gguf"
+    assert models.hub_file(repo, "Phi-3-mini-4k-instruct-fp16.gguf") == f"built:{repo}/Phi-3-mini-4k-instruct-fp16.gguf"
+    with pytest.raises(ProfileError, match="unknown model id"):
+        models.hub_file(repo, "no-such-file.gguf")
+
+
+def test_hub_probe_answers_fast_when_refused():
+    profiles.hub_reachable.cache_clear()
+    with socket.socket() as listener:  # a port that surely refuses: bound, never listening
+        listener.bind(("127.0.0.1", 0))
+        port = listener.getsockname()[1]
+        started = time.monotonic()
+        assert profiles.hub_reachable("127.0.0.1", port, timeout=2.0) is False
+    assert time.monotonic() - started < profiles.HUB_PROBE_TIMEOUT_S
+
+
+def test_hub_probe_respects_hf_hub_offline(monkeypatch):
+    profiles.hub_reachable.cache_clear()
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert profiles.hub_reachable() is False
+    profiles.hub_reachable.cache_clear()
+
+
+def test_table_rows_are_well_formed():
+    books = [row.book for row in SUBSTITUTIONS]
+    assert len(books) == len(set(books)), "duplicate book ids in the table"
+    for row in SUBSTITUTIONS:
+        assert row.offline_kind in OFFLINE_KINDS, row.book
+        assert set(row.chapters) <= {1, 2, 3, 5, 7, 9}, row.book
+        assert ":" in row.offline, row.book
+        assert row.cpu_confirmed and "TO CONFIRM" not in row.cpu_confirmed, f"{row.book}: where was the cpu id checked?"
+        if row.cpu != row.book:
+            assert row.why, f"{row.book}: say why the cpu profile swaps it"

@@ -1,0 +1,69 @@
+"""The prose is Traditional Chinese as written in Taiwan, with one term per concept."""
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from opencc import OpenCC
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Pairs where s2tw picks one of two characters that Taiwanese writing uses both of.
+ALLOWED_VARIANTS = {("了", "瞭"), ("布", "佈"), ("著", "着"), ("占", "佔"), ("周", "週"), ("台", "臺"),
+                    ("干", "幹"), ("制", "製"), ("面", "麵"), ("里", "裡"), ("系", "係"), ("只", "隻"),
+                    ("准", "準"), ("表", "錶"), ("才", "纔"), ("采", "採"), ("余", "餘"), ("征", "徵"),
+                    ("于", "於"), ("后", "後"), ("复", "復"), ("合", "閤"), ("松", "鬆"), ("向", "嚮"),
+                    ("回", "迴"), ("注", "註"), ("游", "遊"), ("云", "雲"), ("谷", "穀"), ("范", "範"),
+                    ("丑", "醜"), ("斗", "鬥"), ("冲", "衝"), ("卷", "捲"), ("尽", "盡"), ("团", "團")}
+MAINLAND_TERMS = ("代碼", "網絡", "默認", "信息", "數據", "運行", "軟件", "內存", "緩存", "支持", "創建", "設置",
+                  "視頻", "用戶", "字符", "變量", "對象", "調用", "接口", "服務器", "線程", "屏幕", "質量", "激活函數",
+                  "鼠標", "硬盤", "打印", "兼容", "插件", "文件夾", "菜單")
+
+
+def prose_files():
+    for path in sorted(ROOT.glob("chapter*/*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        text = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "markdown")
+        comments = "\n".join(line for cell in nb.cells if cell.cell_type == "code"
+                             for line in cell.source.splitlines() if line.strip().startswith("#"))
+        yield str(path.relative_to(ROOT)), text + "\n" + comments
+    for path in sorted([ROOT / "README.md", ROOT / "GLOSSARY.md", *ROOT.glob("*/README.md")]):
+        yield str(path.relative_to(ROOT)), path.read_text(encoding="utf-8")
+
+
+PROSE = list(prose_files())
+IDS = [name for name, _ in PROSE]
+
+
+@pytest.mark.parametrize(("name", "text"), PROSE, ids=IDS)
+def test_no_simplified_characters(name, text):
+    converted = OpenCC("s2tw").convert(text)
+    assert len(converted) == len(text)
+    changed = {(a, b) for a, b in zip(text, converted) if a != b}
+    assert changed - ALLOWED_VARIANTS == set()
+
+
+@pytest.mark.parametrize(("name", "text"), PROSE, ids=IDS)
+def test_no_mainland_terms(name, text):
+    assert [term for term in MAINLAND_TERMS if term in text] == []
+
+
+def glossary_terms() -> dict[str, str]:
+    rows = {}
+    for line in (ROOT / "GLOSSARY.md").read_text(encoding="utf-8").splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) >= 2 and line.startswith("|") and not set(cells[0]) <= set("-: ") and cells[0] != "中文":
+            rows[cells[1].lower()] = cells[0]
+    return rows
+
+
+def test_glossary_lists_every_term_introduced_in_parentheses():
+    known = glossary_terms()
+    assert len(known) >= 20
+    introduced = set()
+    for _, text in PROSE:
+        # 分詞器（tokenizer）: a Chinese term followed by its English name in full-width parentheses
+        for term in re.findall(r"[\u4e00-\u9fff]（([A-Za-z][A-Za-z0-9 .\-]*)）", text):
+            introduced.add(term.lower())
+    assert sorted(introduced - set(known)) == []
