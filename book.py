@@ -116,12 +116,14 @@ def main() -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run_parser = sub.add_parser("run", help="execute the chapter notebooks (all, or those named)")
     run_parser.add_argument("chapters", nargs="*", help="e.g. chapter01 chapter03 (default: all)")
-    test_parser = sub.add_parser("test", help="run the unit tests and every notebook under the offline profile")
-    test_parser.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra arguments for pytest")
-    args = parser.parse_args()
+    sub.add_parser("test", help="run the unit tests and every notebook under the offline profile; "
+                               "further arguments go to pytest (e.g. -k profiles)")
+    args, pytest_args = parser.parse_known_args()
     if args.command == "run":
+        if pytest_args:
+            parser.error(f"unrecognized arguments: {' '.join(pytest_args)}")
         return command_run(args.chapters)
-    return command_test(args.pytest_args)
+    return command_test(pytest_args)
 
 
 if __name__ == "__main__":

@@ -41,6 +41,8 @@ BOOK_TOKENIZERS = (
 # needs the tokenizer: the real one is small, so cpu downloads it and offline builds it.
 TOKENIZER_ONLY = {
     "microsoft/Phi-3-mini-4k-instruct": ("llmbook.offline.chapter02_assets:phi3_tokenizer", "real"),
+    # The table's flan-t5 row is chapter 5's tiny random model; its tokenizer is this stand-in.
+    "google/flan-t5-small": ("llmbook.offline.chapter02_assets:flan_t5_standin", "stand-in"),
 }
 
 PALETTE = ("#ffd6d6", "#d6f5d6", "#d6e4ff", "#fff2b3", "#f0d6ff", "#d6f5f5")

@@ -9,13 +9,13 @@ from multimodal_helpers import PHOTO_CAPTIONS, load_photos, similarity_matrix
 
 from llmbook.offline.multimodal import (
     build_clip_tokenizer,
-    build_gpt2_tokenizer,
     build_tiny_clip,
     build_tiny_open_clip,
     build_tiny_st_clip,
     clip_vocab_and_merges,
 )
 from llmbook.offline.sources import llama_cpp_test_vectors
+from llmbook.offline.vocabularies import gpt2_tokenizer
 
 CAPTIONS = ["a puppy playing in the snow", "A tabby cat, lying on a red blanket!", "Grace Hopper (1984)",
             "naïve café — it's 12:30"]
@@ -44,7 +44,7 @@ def test_clip_vocabulary_layout():
 def test_gpt2_tokenizer_matches_llama_cpp_test_vectors():
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(build_gpt2_tokenizer())
+    tokenizer = AutoTokenizer.from_pretrained(gpt2_tokenizer())
     assert len(tokenizer) == 50257
     cases = llama_cpp_test_vectors("ggml-vocab-gpt-2.gguf")
     assert len(cases) > 20

@@ -21,7 +21,8 @@ import shutil
 from pathlib import Path
 
 from . import cached_build
-from .sources import llama_cpp_vocab_dir, package_folder
+from .sources import package_folder
+from .vocabularies import gpt2_tokenizer
 
 # The preprocessing constants of OpenAI's CLIP (also used by BLIP-2's image processor).
 CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
@@ -162,18 +163,6 @@ def build_tiny_open_clip() -> Path:
     return cached_build("tiny-open-clip", 1, _write_tiny_open_clip)
 
 
-def _write_gpt2_tokenizer(folder: Path) -> None:
-    from transformers import AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(llama_cpp_vocab_dir(), gguf_file="ggml-vocab-gpt-2.gguf")
-    tokenizer.save_pretrained(folder)
-
-
-def build_gpt2_tokenizer() -> Path:
-    """The real GPT-2 byte-level BPE tokenizer (50,257 ids), converted once from llama.cpp's vocab GGUF."""
-    return cached_build("gpt2-tokenizer", 1, _write_gpt2_tokenizer)
-
-
 def _write_tiny_blip2(folder: Path) -> None:
     from transformers import (
         AutoTokenizer,
@@ -183,7 +172,7 @@ def _write_tiny_blip2(folder: Path) -> None:
         BlipImageProcessor,
     )
 
-    tokenizer = AutoTokenizer.from_pretrained(build_gpt2_tokenizer())
+    tokenizer = AutoTokenizer.from_pretrained(gpt2_tokenizer())
     tokenizer.add_special_tokens({"additional_special_tokens": [BLIP2_IMAGE_TOKEN]})
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token

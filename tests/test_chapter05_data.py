@@ -1,0 +1,156 @@
+"""Chapter 5: the corpus loader, the embedding cache, the scaled cluster size, the agreement score."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import topic_data
+from topic_data import BOOK_SIZE, first_words, known_topics, load_arxiv_nlp, load_bbc_articles
+from topic_pipeline import (
+    cluster_topic_agreement,
+    embedding_cache_key,
+    encode_with_cache,
+    scaled_min_cluster_size,
+)
+
+
+@pytest.fixture(scope="module")
+def bbc():
+    return load_bbc_articles()
+
+
+def test_offline_corpus_has_the_books_columns(bbc):
+    frame = load_arxiv_nlp(profile="offline")
+    assert list(frame.columns) == ["Abstracts", "Titles"]
+    # 2,225 files, of which 136 repeat an earlier article's text.
+    assert len(frame) == len(bbc) == 2089
+    assert frame["Abstracts"].str.len().min() > 50 and frame["Titles"].str.len().min() > 5
+    assert frame["Abstracts"].duplicated().sum() < 25  # 18 updated stories open with the same words
+    assert frame.equals(bbc[["Abstracts", "Titles"]])
+
+
+def test_bbc_topics_titles_and_the_latin1_file(bbc):
+    assert bbc["Topic"].value_counts().to_dict() == {
+        "business": 500, "sports": 492, "politics": 394, "entertainment": 366, "tech": 337}
+    first = bbc.iloc[0]
+    assert (first["Titles"], first["File"]) == ("Ad sales boost Time Warner profit", "business/001.txt")
+    # Every text decoded: no replacement characters, and the pound sign survives.
+    assert not bbc["Abstracts"].str.contains("\ufffd").any()
+    assert bbc["Abstracts"].str.contains("£").sum() > 50
+
+
+def test_offline_abstracts_are_the_opening_words(bbc):
+    words = bbc["Abstracts"].str.split().str.len()
+    assert words.max() <= topic_data.OFFLINE_ABSTRACT_WORDS + 1
+    assert words.median() >= 40
+    assert first_words("One two three. Four five six.", 4) == "One two three."
+    assert first_words("a b c d e f", 4) == "a b c d …"
+    assert first_words("short text", 10) == "short text"
+
+
+def test_known_topics_only_offline(bbc):
+    frame = load_arxiv_nlp(profile="offline")
+    assert known_topics(frame, profile="offline") == bbc["Topic"].tolist()
+    assert known_topics(frame, profile="cpu") is None
+
+
+@pytest.fixture
+def fake_arxiv(monkeypatch):
+    """``datasets.load_dataset`` answering with 100 numbered abstracts (no network)."""
+    import datasets
+
+    calls = []
+
+    def fake_load_dataset(name):
+        calls.append(name)
+        rows = {"Titles": [f"title {i}" for i in range(100)], "Abstracts": [f"abstract {i}" for i in range(100)],
+                "Years": [2000 + i % 20 for i in range(100)]}
+        return {"train": datasets.Dataset.from_dict(rows)}
+
+    monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
+    return calls
+
+
+def test_cpu_profile_takes_a_seeded_sample(fake_arxiv):
+    first = load_arxiv_nlp(cpu_sample_size=10, profile="cpu")
+    again = load_arxiv_nlp(cpu_sample_size=10, profile="cpu")
+    other = load_arxiv_nlp(cpu_sample_size=10, seed=7, profile="cpu")
+    assert fake_arxiv == ["maartengr/arxiv_nlp"] * 3
+    assert list(first.columns) == ["Abstracts", "Titles"] and len(first) == 10
+    assert first.equals(again) and not first.equals(other)
+    # rows stay paired and keep the data set's order
+    numbers = [int(t.split()[1]) for t in first["Titles"]]
+    assert numbers == sorted(numbers)
+    assert [int(a.split()[1]) for a in first["Abstracts"]] == numbers
+
+
+def test_gpu_profile_takes_everything(fake_arxiv):
+    assert len(load_arxiv_nlp(cpu_sample_size=10, profile="gpu")) == 100
+    assert len(load_arxiv_nlp(cpu_sample_size=1000, profile="cpu")) == 100
+
+
+def test_min_cluster_size_scales_with_the_corpus():
+    assert scaled_min_cluster_size(BOOK_SIZE) == 50
+    assert scaled_min_cluster_size(100_000) == 50
+    assert scaled_min_cluster_size(2089) == 20  # floor
+    assert scaled_min_cluster_size(5000) == 20
+    assert scaled_min_cluster_size(22_475) == 25
+
+
+def test_agreement_scores_clusters_against_topics():
+    topics = ["a"] * 4 + ["b"] * 4
+    perfect = cluster_topic_agreement([1, 1, 1, 1, 0, 0, 0, 0], topics)
+    assert perfect == {"ari": 1.0, "outlier_share": 0.0, "n_clusters": 2}
+    with_outliers = cluster_topic_agreement([1, 1, -1, 1, 0, 0, -1, -1], topics)
+    assert with_outliers["ari"] == 1.0 and with_outliers["outlier_share"] == pytest.approx(3 / 8)
+    mixed = cluster_topic_agreement([0, 1, 0, 1, 0, 1, 0, 1], topics)
+    assert mixed["ari"] < 0.1
+    with pytest.raises(ValueError, match="differ in length"):
+        cluster_topic_agreement([0, 1], topics)
+
+
+class CountingModel:
+    def __init__(self):
+        self.calls = 0
+
+    def encode(self, texts, **kwargs):
+        self.calls += 1
+        return np.array([[len(t), i] for i, t in enumerate(texts)], dtype=np.float32)
+
+
+def test_embedding_cache_pays_once_per_model_and_text(tmp_path):
+    model = CountingModel()
+    texts = ["first text", "second"]
+    first = encode_with_cache(model, texts, "model-a", folder=tmp_path, show_progress_bar=True)
+    again = encode_with_cache(model, texts, "model-a", folder=tmp_path, show_progress_bar=False)
+    assert model.calls == 1
+    np.testing.assert_array_equal(first, again)
+    encode_with_cache(model, texts, "model-b", folder=tmp_path)
+    encode_with_cache(model, texts + ["third"], "model-a", folder=tmp_path)
+    encode_with_cache(model, texts, "model-a", folder=tmp_path, normalize_embeddings=True)
+    assert model.calls == 4
+    assert len(list(tmp_path.glob("*.npy"))) == 4
+    assert not list(tmp_path.glob("*.tmp*"))
+
+
+def test_cache_key_depends_on_every_text_and_the_model():
+    key = embedding_cache_key("m", ["a", "b"])
+    assert key == embedding_cache_key("m", ["a", "b"], batch_size=8, show_progress_bar=True)
+    assert key != embedding_cache_key("m", ["ab"])  # texts are separated, not concatenated
+    assert key != embedding_cache_key("m", ["b", "a"])
+    assert key != embedding_cache_key("n", ["a", "b"])
+
+
+def test_topic_differences_lists_before_and_after():
+    from topic_pipeline import topic_differences
+
+    class Model:
+        def get_topic(self, topic):
+            return [(f"new{topic}-{i}", 1.0) for i in range(10)]
+
+    original = {t: [(f"old{t}-{i}", 1.0) for i in range(10)] for t in range(-1, 3)}
+    table = topic_differences(Model(), original)
+    assert isinstance(table, pd.DataFrame)
+    assert table["Topic"].tolist() == [0, 1, 2]  # stops where the topics end
+    assert table.loc[0, "Original"] == "old0-0 | old0-1 | old0-2 | old0-3 | old0-4"
+    assert table.loc[2, "Updated"] == "new2-0 | new2-1 | new2-2 | new2-3 | new2-4"

@@ -1,0 +1,241 @@
+"""Chapter 5: representation models give one label list per topic; the LLM labellers; tiny Flan-T5."""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import numpy as np
+import pytest
+
+from llmbook.offline.bbc_topics import _build_flan_t5, build_tiny_flan_t5
+from llmbook.offline.sources import minilm_path, smollm2_gguf
+from topic_data import load_bbc_articles
+from topic_labelers import (
+    LABEL_PROMPT,
+    OPENAI_MODEL,
+    OpenAIKeyError,
+    Text2TextGenerationPipeline,
+    choose_labeller,
+    local_llm_representation,
+    openai_representation,
+    text2text_pipeline,
+)
+from topic_pipeline import enable_numba_cache, encode_with_cache, topic_differences
+
+DOCS_PER_TOPIC = 40
+
+
+@pytest.fixture(scope="module")
+def tiny_t5():
+    return str(build_tiny_flan_t5())
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    """A BERTopic model on 200 BBC openings (40 per topic), real MiniLM, KMeans instead of UMAP+HDBSCAN."""
+    enable_numba_cache()  # bertopic imports umap (numba)
+    from bertopic import BERTopic
+    from bertopic.dimensionality import BaseDimensionalityReduction
+    from sentence_transformers import SentenceTransformer
+    from sklearn.cluster import KMeans
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    articles = load_bbc_articles().groupby("Topic").head(DOCS_PER_TOPIC).reset_index(drop=True)
+    docs = articles["Abstracts"].tolist()
+    embedding_model = SentenceTransformer(str(minilm_path()), device="cpu")
+    embeddings = encode_with_cache(embedding_model, docs, str(minilm_path()))
+    vectorizer = CountVectorizer(stop_words="english")
+    model = BERTopic(embedding_model=embedding_model, umap_model=BaseDimensionalityReduction(),
+                     hdbscan_model=KMeans(n_clusters=5, random_state=0, n_init=10), vectorizer_model=vectorizer)
+    model.fit(docs, embeddings)
+    return model, docs, vectorizer
+
+
+def assert_one_label_list_per_topic(model, expected_topics):
+    topics = model.get_topics()
+    assert sorted(topics) == sorted(expected_topics)
+    for words in topics.values():
+        assert isinstance(words, list) and len(words) >= 1
+        assert all(isinstance(word, str) and np.isscalar(score) for word, score in words)
+        assert words[0][0].strip(), "the first label of every topic is not empty"
+
+
+def test_kmeans_topics_follow_the_bbc_categories(fitted):
+    from sklearn.metrics import adjusted_rand_score
+
+    model, _, _ = fitted
+    truth = np.repeat(np.arange(5), DOCS_PER_TOPIC)
+    assert adjusted_rand_score(truth, model.topics_) > 0.6
+
+
+@pytest.mark.parametrize("kind", ["keybert", "mmr", "flan-t5", "llama.cpp"])
+def test_representation_models_give_one_label_list_per_topic(fitted, tiny_t5, kind):
+    from copy import deepcopy
+
+    from bertopic.representation import KeyBERTInspired, MaximalMarginalRelevance, TextGeneration
+
+    model, docs, vectorizer = fitted
+    model = deepcopy(model)
+    original = deepcopy(model.topic_representations_)
+    if kind == "keybert":
+        representation = KeyBERTInspired()
+    elif kind == "mmr":
+        representation = MaximalMarginalRelevance(diversity=0.5)
+    elif kind == "flan-t5":
+        representation = TextGeneration(text2text_pipeline(tiny_t5), prompt="Topic: [KEYWORDS]. [DOCUMENTS]",
+                                        doc_length=50, tokenizer="whitespace")
+    else:
+        representation = local_llm_representation(str(smollm2_gguf()), n_ctx=1024)
+    model.update_topics(docs, representation_model=representation, vectorizer_model=vectorizer)
+    assert_one_label_list_per_topic(model, list(range(5)))
+    table = topic_differences(model, original)
+    assert table["Topic"].tolist() == [0, 1, 2, 3, 4]
+    if kind in ("keybert", "mmr"):
+        assert all(len(words) == 10 for words in model.get_topics().values())
+        # the new words come from the same vocabulary as c-TF-IDF's
+        vocabulary = set(vectorizer.get_feature_names_out())
+        assert all(word in vocabulary for words in model.get_topics().values() for word, _ in words)
+    else:
+        # a generated label, then blanks: BERTopic keeps ten slots per topic
+        labels = [words[0][0] for words in model.get_topics().values()]
+        assert all(len(label) < 200 for label in labels)
+        assert all(words[1:] == [("", 0)] * 9 or kind == "flan-t5" for words in model.get_topics().values())
+
+
+def test_flan_t5_pipeline_replaces_the_removed_task(tiny_t5):
+    from transformers import Pipeline, pipeline
+
+    with pytest.raises(KeyError, match="text2text-generation"):
+        pipeline("text2text-generation", model=tiny_t5)
+    generator = text2text_pipeline(tiny_t5)
+    assert isinstance(generator, Pipeline) and isinstance(generator, Text2TextGenerationPipeline)
+    out = generator("I have a topic about football, goal, match")
+    assert len(out) == 1 and set(out[0]) == {"generated_text"}
+    again = generator("I have a topic about football, goal, match")
+    assert out[0]["generated_text"] and out == again  # greedy: the same text twice
+    two = generator("keywords: tax, budget", max_new_tokens=3, num_beams=2, num_return_sequences=2)
+    assert len(two) == 2
+
+
+def test_tiny_flan_t5_is_the_books_class_with_t5_special_ids(tiny_t5):
+    from transformers import AutoConfig, AutoTokenizer
+
+    from llmbook.offline.chapter02_assets import flan_t5_standin
+
+    config = AutoConfig.from_pretrained(tiny_t5)
+    assert config.architectures == ["T5ForConditionalGeneration"]
+    assert config.feed_forward_proj == "gated-gelu"  # Flan-T5's feed-forward layer
+    tokenizer = AutoTokenizer.from_pretrained(tiny_t5)
+    assert (tokenizer.pad_token_id, tokenizer.eos_token_id, tokenizer.unk_token_id) == (0, 1, 2)
+    assert tokenizer("football match")["input_ids"][-1] == 1
+    # the same tokenizer as chapter 2's stand-in, so one table row can serve both chapters
+    assert tokenizer.get_vocab() == AutoTokenizer.from_pretrained(flan_t5_standin()).get_vocab()
+
+
+def test_tiny_flan_t5_builds_identically(tiny_t5, tmp_path):
+    from pathlib import Path
+
+    _build_flan_t5(tmp_path)
+    for name in ("model.safetensors", "config.json", "tokenizer.json"):
+        assert (tmp_path / name).read_bytes() == (Path(tiny_t5) / name).read_bytes(), name
+
+
+def test_openai_is_chosen_only_with_a_key(monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    assert choose_labeller() == "llama.cpp"
+    monkeypatch.setenv("OPENAI_API_KEY", "  ")
+    assert choose_labeller() == "llama.cpp"
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    assert choose_labeller() == "openai"
+    assert OPENAI_MODEL and OPENAI_MODEL != "gpt-3.5-turbo"
+    assert "[DOCUMENTS]" in LABEL_PROMPT and "[KEYWORDS]" in LABEL_PROMPT
+
+
+def test_openai_without_a_key_says_so(monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    pytest.importorskip("openai")
+    with pytest.raises(OpenAIKeyError, match="OPENAI_API_KEY"):
+        openai_representation()
+
+
+class RefusingAPI(BaseHTTPRequestHandler):
+    """Answers every request the way the OpenAI API answers a bad key."""
+
+    def do_GET(self):
+        body = json.dumps({"error": {"message": "Incorrect API key provided: sk-bad.", "type": "invalid_request_error",
+                                     "code": "invalid_api_key"}}).encode()
+        self.send_response(401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_POST = do_GET
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_refused_openai_key_fails_with_a_clear_message():
+    openai = pytest.importorskip("openai")
+    server = HTTPServer(("127.0.0.1", 0), RefusingAPI)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        client = openai.OpenAI(api_key="sk-bad", base_url=f"http://127.0.0.1:{server.server_port}/v1", max_retries=0)
+        with pytest.raises(OpenAIKeyError, match="OPENAI_API_KEY") as error:
+            openai_representation(client=client)
+        assert "401" in str(error.value)
+    finally:
+        server.shutdown()
+
+
+class AcceptingAPI(BaseHTTPRequestHandler):
+    """A stand-in for the OpenAI API that accepts the key and names every topic "Stand-in label"."""
+
+    requests = []
+
+    def _reply(self, payload):
+        body = json.dumps(payload).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        self._reply({"object": "list", "data": [{"id": OPENAI_MODEL, "object": "model", "created": 0,
+                                                  "owned_by": "test"}]})
+
+    def do_POST(self):
+        request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        AcceptingAPI.requests.append(request)
+        self._reply({"id": "c", "object": "chat.completion", "created": 0, "model": request["model"],
+                     "choices": [{"index": 0, "finish_reason": "stop",
+                                  "message": {"role": "assistant", "content": "Stand-in label"}}],
+                     "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}})
+
+    def log_message(self, *args):
+        pass
+
+
+def test_openai_path_labels_every_topic(fitted):
+    from copy import deepcopy
+
+    openai = pytest.importorskip("openai")
+    model, docs, vectorizer = fitted
+    model = deepcopy(model)
+    server = HTTPServer(("127.0.0.1", 0), AcceptingAPI)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client = openai.OpenAI(api_key="sk-good", base_url=f"http://127.0.0.1:{server.server_port}/v1",
+                               max_retries=0)
+        model.update_topics(docs, representation_model=openai_representation(client=client),
+                            vectorizer_model=vectorizer)
+    finally:
+        server.shutdown()
+    assert [words[0][0] for words in model.get_topics().values()] == ["Stand-in label"] * 5
+    assert len(AcceptingAPI.requests) == 5
+    assert {request["model"] for request in AcceptingAPI.requests} == {OPENAI_MODEL}
+    prompt = AcceptingAPI.requests[0]["messages"][-1]["content"]
+    assert "Keywords:" in prompt and "[DOCUMENTS]" not in prompt and "[KEYWORDS]" not in prompt
