@@ -1,8 +1,11 @@
 """Make every chapter's helper modules importable, and keep the tests offline."""
 
+import hashlib
 import os
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 for chapter in sorted(ROOT.glob("chapter*")):
@@ -17,3 +20,20 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 from llmbook.profiles import cache_dir  # noqa: E402
 
 os.environ.setdefault("NUMBA_CACHE_DIR", str(cache_dir() / "numba"))
+
+
+@pytest.fixture
+def digests_of_two_builds(tmp_path):
+    """``build_twice(write, filename)``: run a builder's ``write(folder)`` into two fresh folders and
+    return the SHA-256 of ``filename`` from each -- equal digests mean the build is deterministic."""
+
+    def build_twice(write, filename: str) -> list[str]:
+        digests = []
+        for name in ("first", "second"):
+            folder = tmp_path / name
+            folder.mkdir()
+            write(folder)
+            digests.append(hashlib.sha256((folder / filename).read_bytes()).hexdigest())
+        return digests
+
+    return build_twice

@@ -1,7 +1,5 @@
 """The offline factory: the real SmolLM2 and the tiny Phi-3 of the book's own class."""
 
-import hashlib
-
 import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, Phi3ForCausalLM, pipeline
@@ -53,14 +51,9 @@ def test_phi3_tokenizer_matches_llama_cpp_test_vectors(tiny_phi3):
     assert mismatches == []
 
 
-def test_two_builds_give_identical_weights(tmp_path):
-    digests = []
-    for name in ("first", "second"):
-        folder = tmp_path / name
-        folder.mkdir()
-        write_tiny_phi3(folder)
-        digests.append(hashlib.sha256((folder / "model.safetensors").read_bytes()).hexdigest())
-    assert digests[0] == digests[1]
+def test_two_builds_give_identical_weights(digests_of_two_builds):
+    first, second = digests_of_two_builds(write_tiny_phi3, "model.safetensors")
+    assert first == second
 
 
 def test_offline_smollm2_knows_the_capital_of_france():
