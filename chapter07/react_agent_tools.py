@@ -11,9 +11,10 @@ import ast
 import math
 import operator
 import re
-import socket
 from decimal import Decimal, InvalidOperation, localcontext
 from pathlib import Path
+
+from llmbook.profiles import host_reachable
 
 SEARCH_HOST = "duckduckgo.com"
 SEARCH_PROBE_TIMEOUT_S = 3.0
@@ -85,11 +86,7 @@ def calculate(expression: str) -> str:
 
 def web_search_available(host: str = SEARCH_HOST, timeout: float = SEARCH_PROBE_TIMEOUT_S) -> bool:
     """True when ``host`` accepts a TCP connection within ``timeout`` seconds."""
-    try:
-        with socket.create_connection((host, 443), timeout=timeout):
-            return True
-    except OSError:
-        return False
+    return host_reachable(host, 443, timeout)
 
 
 def load_corpus(folder: Path = CORPUS_DIR) -> list[dict]:

@@ -45,6 +45,11 @@ def hub_reachable(host: str = HUB_HOST, port: int = 443, timeout: float = HUB_PR
     """
     if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
         return False
+    return host_reachable(host, port, timeout)
+
+
+def host_reachable(host: str, port: int = 443, timeout: float = HUB_PROBE_TIMEOUT_S) -> bool:
+    """True when ``host`` accepts a TCP connection within ``timeout`` seconds (no retries)."""
     try:
         with socket.create_connection((host, port), timeout=timeout):
             return True
