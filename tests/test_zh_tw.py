@@ -28,7 +28,8 @@ def prose_files():
         comments = "\n".join(line for cell in nb.cells if cell.cell_type == "code"
                              for line in cell.source.splitlines() if line.strip().startswith("#"))
         yield str(path.relative_to(ROOT)), text + "\n" + comments
-    for path in sorted([ROOT / "README.md", ROOT / "GLOSSARY.md", *ROOT.glob("*/README.md")]):
+    folders = [p for p in ROOT.glob("*/README.md") if not p.parent.name.startswith(".")]  # not tool caches
+    for path in sorted([ROOT / "README.md", ROOT / "GLOSSARY.md", *folders]):
         yield str(path.relative_to(ROOT)), path.read_text(encoding="utf-8")
 
 
