@@ -61,7 +61,7 @@ def pinned(names: tuple[str, ...]) -> list[str]:
 
 def ensure_environment() -> None:
     """Create .venv and install the pinned requirements, unless that was already done."""
-    if sys.version_info[:2] < (3, 10):
+    if sys.version_info[:2] < (3, 10):  # noqa: UP036 -- book.py runs under whatever python3 the reader has
         sys.exit("book.py needs Python 3.10 or newer (3.11 recommended).")
     if not venv_python().exists():
         say(f"creating the virtual environment {VENV}")

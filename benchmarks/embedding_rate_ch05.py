@@ -26,8 +26,9 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "chapter05")]
 
-from llmbook.offline.sources import minilm_path  # noqa: E402
-from topic_data import CPU_SAMPLE_SIZE, load_bbc_articles  # noqa: E402
+from topic_data import CPU_SAMPLE_SIZE, load_bbc_articles
+
+from llmbook.offline.sources import minilm_path
 
 
 def gte_small_shaped(folder: Path):

@@ -18,12 +18,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "chapter03")]
 
-import torch  # noqa: E402
-from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: E402
+import torch
+from inside_llm import time_generation
+from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from inside_llm import time_generation  # noqa: E402
-from llmbook import get_profile, pick_model  # noqa: E402
-from llmbook.offline.phi3 import build_tiny_phi3  # noqa: E402
+from llmbook import get_profile, pick_model
+from llmbook.offline.phi3 import build_tiny_phi3
 
 PROMPT = "Write a very long email apologizing to Sarah for the tragic gardening mishap. Explain how it happened."
 

@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from llmbook.run_notebooks import chapter_notebooks  # noqa: E402
+from llmbook.run_notebooks import chapter_notebooks
 
 HEADER = "| notebook | profile | wall time (s) | peak memory (MiB) | date | machine |\n|---|---|---|---|---|---|"
 

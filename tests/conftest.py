@@ -17,7 +17,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 # UMAP compiles with numba on first use (~45 s); keep the compiled code between processes.
-from llmbook.profiles import cache_dir  # noqa: E402
+from llmbook.profiles import cache_dir
 
 os.environ.setdefault("NUMBA_CACHE_DIR", str(cache_dir() / "numba"))
 

@@ -2,8 +2,6 @@
 
 import pytest
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer
-
 from inside_llm import (
     COMPONENTS,
     attention_summary,
@@ -13,6 +11,8 @@ from inside_llm import (
     softmax_with_temperature,
     top_k_next_tokens,
 )
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
 from llmbook.offline.phi3 import build_tiny_phi3
 from llmbook.offline.smollm2 import build_smollm2
 

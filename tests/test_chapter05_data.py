@@ -3,7 +3,6 @@
 import numpy as np
 import pandas as pd
 import pytest
-
 import topic_data
 from topic_data import BOOK_SIZE, first_words, known_topics, load_arxiv_nlp, load_bbc_articles
 from topic_pipeline import (

@@ -6,9 +6,6 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import numpy as np
 import pytest
-
-from llmbook.offline.bbc_topics import _build_flan_t5, build_tiny_flan_t5
-from llmbook.offline.sources import minilm_path, smollm2_gguf
 from topic_data import load_bbc_articles
 from topic_labelers import (
     LABEL_PROMPT,
@@ -21,6 +18,9 @@ from topic_labelers import (
     text2text_pipeline,
 )
 from topic_pipeline import enable_numba_cache, encode_with_cache, topic_differences
+
+from llmbook.offline.bbc_topics import _build_flan_t5, build_tiny_flan_t5
+from llmbook.offline.sources import minilm_path, smollm2_gguf
 
 DOCS_PER_TOPIC = 40
 

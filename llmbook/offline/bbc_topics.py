@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import cached_build
-from .sources import MissingAsset, SETUP_HINT, package_folder
+from .sources import SETUP_HINT, MissingAsset, package_folder
 
 BBC_TOPICS = ("business", "entertainment", "politics", "sports", "tech")
 
