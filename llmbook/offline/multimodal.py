@@ -35,20 +35,6 @@ BLIP2_IMAGE_TOKEN = "<image>"
 OPT_VOCAB_SIZE = 50272  # OPT-2.7b's embedding rows; must exceed the <image> id
 
 
-def _bytes_to_unicode() -> dict[int, str]:
-    """GPT-2/CLIP's reversible byte -> printable character table."""
-    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) \
-        + list(range(ord("®"), ord("ÿ") + 1))
-    chars = printable[:]
-    extra = 0
-    for byte in range(256):
-        if byte not in printable:
-            printable.append(byte)
-            chars.append(256 + extra)
-            extra += 1
-    return dict(zip(printable, (chr(c) for c in chars)))
-
-
 def clip_bpe_file() -> Path:
     """open_clip's CLIP BPE merges file (ships inside open-clip-torch)."""
     return package_folder("open_clip", "open-clip-torch") / "bpe_simple_vocab_16e6.txt.gz"
@@ -56,10 +42,12 @@ def clip_bpe_file() -> Path:
 
 def clip_vocab_and_merges(bpe_path: Path | None = None) -> tuple[dict[str, int], list[str]]:
     """Rebuild CLIP's vocabulary exactly as open_clip's SimpleTokenizer (and OpenAI's) does."""
+    from open_clip.tokenizer import bytes_to_unicode  # the byte table open_clip itself encodes with
+
     with gzip.open(bpe_path or clip_bpe_file(), "rt", encoding="utf-8") as handle:
         lines = handle.read().split("\n")
     merges = lines[1: 49152 - 256 - 2 + 1]
-    byte_chars = list(_bytes_to_unicode().values())
+    byte_chars = list(bytes_to_unicode().values())
     tokens = byte_chars + [c + "</w>" for c in byte_chars]
     tokens += ["".join(merge.split()) for merge in merges]
     tokens += [CLIP_BOS, CLIP_EOS]
