@@ -16,10 +16,11 @@ for chapter in sorted(ROOT.glob("chapter*")):
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-# UMAP compiles with numba on first use (~45 s); keep the compiled code between processes.
-from llmbook.profiles import cache_dir
+# UMAP compiles with numba on first use (~45 s); keep the compiled code between processes, in the
+# same folder the chapter 5 notebook uses (the notebook kernels inherit this environment).
+from topic_pipeline import enable_numba_cache  # noqa: E402
 
-os.environ.setdefault("NUMBA_CACHE_DIR", str(cache_dir() / "numba"))
+enable_numba_cache()
 
 
 @pytest.fixture
