@@ -1,13 +1,12 @@
-"""第 9 章的輔助函式：照片、墨漬圖、相似度矩陣、BLIP-2 對話提示，以及記憶體估算。
+"""第 9 章的輔助工具：套件內附的照片、本機產生的墨漬圖、open_clip 的模型名稱、記憶體估算。
 
-Plain functions the chapter-9 notebook imports; every one is unit-tested in
-``tests/test_chapter09_multimodal.py``.
+書中的步驟（分詞、嵌入、相似度矩陣與熱度圖、BLIP-2 的提示詞與對話框）都寫在 notebook 裡；
+這裡只放補充的小工具與基礎設施。
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image
@@ -26,19 +25,6 @@ PHOTO_SOURCES = {
     "flower": 'sklearn.datasets.load_sample_image("flower.jpg")',
     "grace_hopper": 'matplotlib.cbook.get_sample_data("grace_hopper.jpg")',
 }
-
-# Captions written for these photos (English, as CLIP was trained on English text).
-PHOTO_CAPTIONS = {
-    "cat": "a close-up of a tabby cat with green eyes",
-    "motorcycle": "a red motorcycle parked in a garage",
-    "coffee": "a cup of coffee on a red saucer",
-    "rocket": "a rocket on the launch pad at night",
-    "astronaut": "an astronaut in an orange suit",
-    "pagoda": "a pagoda on a hill above a lake",
-    "flower": "an orange dahlia flower",
-    "grace_hopper": "a portrait of an officer in a navy uniform",
-}
-
 
 def load_photo(name: str) -> Image.Image:
     """One of the shipped photos as an RGB PIL image (names: see ``PHOTO_SOURCES``)."""
@@ -96,63 +82,12 @@ def is_mirror_symmetric(image: Image.Image) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
-# Similarity between images and captions.
+# Zero-shot classification (the notebook's 補充 open_clip section).
 # ---------------------------------------------------------------------------------------------
 
 def l2_normalize(x):
     """Divide each row by its L2 norm (works for numpy arrays and torch tensors)."""
     return x / (x ** 2).sum(-1, keepdims=True) ** 0.5
-
-
-def similarity_matrix(image_embeddings, text_embeddings) -> np.ndarray:
-    """Cosine similarities, shape (number of images, number of captions): normalise, then dot."""
-    images = np.asarray(_to_numpy(image_embeddings), dtype=np.float64)
-    texts = np.asarray(_to_numpy(text_embeddings), dtype=np.float64)
-    return l2_normalize(images) @ l2_normalize(texts).T
-
-
-def _to_numpy(x):
-    if hasattr(x, "detach"):
-        return x.detach().float().cpu().numpy()
-    return x
-
-
-def plot_similarity_matrix(similarity: np.ndarray, images: Sequence[Image.Image], captions: Sequence[str],
-                           path: str | Path | None = None):
-    """Heat map of ``similarity`` (images × captions) with the photos drawn above their columns.
-
-    Columns are images, rows are captions (as in the book's figure). Saved to ``path`` if given.
-    """
-    import matplotlib.pyplot as plt
-
-    similarity = np.asarray(similarity)
-    n_images, n_captions = similarity.shape
-    if n_images != len(images) or n_captions != len(captions):
-        raise ValueError(f"similarity is {similarity.shape}, but got {len(images)} images and {len(captions)} captions")
-    fig, ax = plt.subplots(figsize=(2.2 * n_images + 4, 1.1 * n_captions + 3))
-    grid = similarity.T  # rows: captions, columns: images
-    ax.imshow(grid, cmap="viridis", vmin=grid.min(), vmax=grid.max())
-    ax.set_yticks(range(n_captions), captions)
-    ax.set_xticks([])
-    for row in range(n_captions):
-        for col in range(n_images):
-            ax.text(col, row, f"{grid[row, col]:.2f}", ha="center", va="center", size=11,
-                    color="white" if grid[row, col] < grid.mean() else "black")
-    for col, image in enumerate(images):
-        # A centred square thumbnail; the y axis points down, so the extent goes from bottom (-0.6) to top (-1.6).
-        side = min(image.size)
-        left, top = (image.width - side) // 2, (image.height - side) // 2
-        thumbnail = image.crop((left, top, left + side, top + side))
-        ax.imshow(thumbnail, extent=(col - 0.45, col + 0.45, -0.6, -1.6))
-    ax.set_xlim(-0.5, n_images - 0.5)
-    ax.set_ylim(n_captions - 0.5, -1.7)
-    for side in ("left", "top", "right", "bottom"):
-        ax.spines[side].set_visible(False)
-    ax.set_title("similarity (images × captions)")
-    fig.tight_layout()
-    if path is not None:
-        fig.savefig(path, dpi=100, bbox_inches="tight")
-    return fig
 
 
 def zero_shot_labels(similarity: np.ndarray, labels: Sequence[str]) -> list[str]:
@@ -161,14 +96,8 @@ def zero_shot_labels(similarity: np.ndarray, labels: Sequence[str]) -> list[str]
 
 
 # ---------------------------------------------------------------------------------------------
-# Tokens, and the BLIP-2 prompts.
+# open_clip: the book's model names under each profile.
 # ---------------------------------------------------------------------------------------------
-
-def readable_tokens(tokenizer, input_ids) -> list[str]:
-    """Token strings with GPT-2's space marker ``Ġ`` shown as ``_``."""
-    ids = input_ids.tolist() if hasattr(input_ids, "tolist") else list(input_ids)
-    return [token.replace("Ġ", "_") for token in tokenizer.convert_ids_to_tokens(ids)]
-
 
 def open_clip_names(model_name: str, pretrained: str, profile: str | None = None) -> tuple[str, str | None]:
     """``(model_name, pretrained)`` to pass to ``open_clip.create_model_and_transforms`` under this profile.
@@ -184,64 +113,6 @@ def open_clip_names(model_name: str, pretrained: str, profile: str | None = None
         _, name, tag = picked.split("/", 2)
         return name, tag
     return f"local-dir:{picked}", None
-
-
-def build_chat_prompt(history: Sequence[tuple[str, str]], question: str) -> str:
-    """BLIP-2's Question/Answer prompt: earlier turns first, the new question last."""
-    turns = [f"Question: {q} Answer: {a}." for q, a in history]
-    turns.append(f"Question: {question} Answer:")
-    return " ".join(turns)
-
-
-def answer_about_image(model, processor, image, question: str, history: list[tuple[str, str]] | None = None,
-                       max_new_tokens: int = 30) -> str:
-    """Ask BLIP-2 ``question`` about ``image``, remembering ``history``; returns the answer text.
-
-    The (question, answer) pair is appended to ``history`` so the next call sees it.
-    """
-    import torch
-
-    history = [] if history is None else history
-    prompt = build_chat_prompt(history, question)
-    inputs = processor(images=image, text=prompt, return_tensors="pt").to(model.device, model.dtype)
-    with torch.no_grad():
-        generated = model.generate(**inputs, max_new_tokens=max_new_tokens)
-    # transformers 5 returns the prompt tokens too: keep only the new ones.
-    new_tokens = generated[:, inputs["input_ids"].shape[1]:]
-    answer = processor.batch_decode(new_tokens, skip_special_tokens=True)[0].strip()
-    history.append((question, answer))
-    return answer
-
-
-def make_chat_box(ask: Callable[[str], str]):
-    """An ipywidgets chat box: a text field, a send button and a log. ``ask(question) -> answer``.
-
-    All the work happens in ``ask``; the box only shows the turns (the answers go into an
-    ``Output`` widget, so they show up in Colab as well).
-    """
-    import ipywidgets as widgets
-
-    # continuous_update=False: the value changes only on Enter (or leaving the field), not per keystroke.
-    question = widgets.Text(placeholder="用英文提問，例如 What color is it?", continuous_update=False,
-                            layout=widgets.Layout(width="70%"))
-    send = widgets.Button(description="送出")
-    log = widgets.Output()
-
-    def on_send(_=None):
-        text = question.value.strip()
-        if not text:
-            return
-        question.value = ""
-        answer = ask(text)
-        with log:
-            print(f"USER: {text}\nBLIP-2: {answer}")
-
-    send.on_click(on_send)
-    question.observe(on_send, names="value")  # Enter also sends (Text.on_submit is deprecated)
-    box = widgets.VBox([widgets.HBox([question, send]), log])
-    # Handles for tests and for driving the box from code (names chosen not to clash with widget traits).
-    box.chat_send, box.chat_question, box.chat_log = on_send, question, log
-    return box
 
 
 # ---------------------------------------------------------------------------------------------
