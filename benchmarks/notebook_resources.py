@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/notebook_resources.py [chapter01 ...] [--profile offline]
 
-Each notebook runs in fresh processes (``python -m llmbook.run_notebooks``), as `book.py run`
+Each notebook runs in fresh processes (``python -m tools.run_notebooks``), as `book.py run`
 does. Peak memory is the largest resident set of any process it started -- in practice the
 Jupyter kernel -- read from the operating system's accounting of finished children
 (``getrusage(RUSAGE_CHILDREN)``), so no sampling can miss a short peak. Results are merged into
@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from llmbook.run_notebooks import chapter_notebooks
+from tools.run_notebooks import chapter_notebooks
 
 HEADER = "| notebook | profile | wall time (s) | peak memory (MiB) | date | machine |\n|---|---|---|---|---|---|"
 
@@ -39,7 +39,7 @@ def execute_and_report(notebook: str, profile: str) -> None:
     if profile == "offline":
         env.setdefault("HF_HUB_OFFLINE", "1")
     started = time.monotonic()
-    subprocess.run([sys.executable, "-m", "llmbook.run_notebooks", notebook], cwd=ROOT, env=env, check=True)
+    subprocess.run([sys.executable, "-m", "tools.run_notebooks", notebook], cwd=ROOT, env=env, check=True)
     elapsed = time.monotonic() - started
     peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # Linux reports KiB
     print(f"RESULT {elapsed:.1f} {peak_mib:.1f}")

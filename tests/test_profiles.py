@@ -96,21 +96,40 @@ def test_hub_file_uses_the_row_of_repo_and_filename(machine, monkeypatch):
         models.hub_file(repo, "no-such-file.gguf")
 
 
-def test_hub_probe_answers_fast_when_refused():
-    profiles.hub_reachable.cache_clear()
-    with socket.socket() as listener:  # a port that surely refuses: bound, never listening
+@pytest.fixture
+def loopback_port():
+    """A port on loopback that accepts connections, standing in for the Hub."""
+    with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
-        port = listener.getsockname()[1]
+        listener.listen()
+        yield listener.getsockname()[1]
+
+
+@pytest.fixture
+def probe(monkeypatch):
+    """hub_reachable as the default profile uses it: HF_HUB_OFFLINE unset, nothing cached."""
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    profiles.hub_reachable.cache_clear()
+    yield profiles.hub_reachable
+    profiles.hub_reachable.cache_clear()
+
+
+def test_hub_probe_sees_a_listening_host(probe, loopback_port):
+    assert probe("127.0.0.1", loopback_port, timeout=2.0) is True
+
+
+def test_hub_probe_answers_fast_when_refused(probe):
+    with socket.socket() as closed:  # a port that surely refuses: bound, never listening
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
         started = time.monotonic()
-        assert profiles.hub_reachable("127.0.0.1", port, timeout=2.0) is False
+        assert probe("127.0.0.1", port, timeout=2.0) is False
     assert time.monotonic() - started < profiles.HUB_PROBE_TIMEOUT_S
 
 
-def test_hub_probe_respects_hf_hub_offline(monkeypatch):
-    profiles.hub_reachable.cache_clear()
+def test_hub_probe_respects_hf_hub_offline_without_asking_the_network(probe, monkeypatch, loopback_port):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    assert profiles.hub_reachable() is False
-    profiles.hub_reachable.cache_clear()
+    assert probe("127.0.0.1", loopback_port, timeout=2.0) is False  # reachable, yet offline was asked for
 
 
 def test_table_rows_are_well_formed():
@@ -120,6 +139,6 @@ def test_table_rows_are_well_formed():
         assert row.offline_kind in OFFLINE_KINDS, row.book
         assert set(row.chapters) <= {1, 2, 3, 5, 7, 9}, row.book
         assert ":" in row.offline, row.book
-        assert row.cpu_confirmed and "TO CONFIRM" not in row.cpu_confirmed, f"{row.book}: where was the cpu id checked?"
+        assert row.cpu_source.startswith("https://"), f"{row.book}: give the public page of what the cpu profile loads"
         if row.cpu != row.book:
             assert row.why, f"{row.book}: say why the cpu profile swaps it"

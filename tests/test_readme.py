@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from llmbook.readme import BEGIN, END, render_table
+from tools.readme import BEGIN, END, render_table
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_readme_table_matches_the_data():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     start, stop = readme.index(BEGIN), readme.index(END) + len(END)
-    assert readme[start:stop] == render_table(), "run `python -m llmbook.readme` and paste its output"
+    assert readme[start:stop] == render_table(), "run `python -m tools.readme` and paste its output"
 
 
 def test_readme_gives_the_two_commands_and_ci_runs_the_test_one():
@@ -20,7 +20,7 @@ def test_readme_gives_the_two_commands_and_ci_runs_the_test_one():
 
 
 def test_readme_links_every_notebook_with_its_colab_badge():
-    from llmbook.notebooks import colab_url
+    from tools.notebooks import colab_url
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for notebook in sorted(ROOT.glob("chapter*/*.ipynb")):

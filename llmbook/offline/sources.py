@@ -10,6 +10,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from ..pins import pinned_version
 from ..profiles import cache_dir
 
 SETUP_HINT = "請先執行 `python3 book.py test` 或 `python3 book.py run` 完成設定（它會下載並解開這些檔案）。"
@@ -47,14 +48,12 @@ def smollm2_gguf() -> Path:
 
 
 def llama_cpp_version() -> str:
+    """The llama-cpp-python release whose sdist holds the vocabularies: the installed one, else the pin."""
     try:
         return importlib.metadata.version("llama-cpp-python")
     except importlib.metadata.PackageNotFoundError:
-        # The set-up may fetch the vocabularies before llama-cpp-python is built.
-        for line in (Path(__file__).resolve().parents[2] / "requirements.txt").read_text().splitlines():
-            if line.startswith("llama-cpp-python=="):
-                return line.split("==")[1].split()[0]
-        raise
+        # The set-up fetches the vocabularies whether or not llama-cpp-python could be built.
+        return pinned_version("llama-cpp-python")
 
 
 def llama_cpp_vocab_dir() -> Path:
@@ -87,7 +86,9 @@ def fetch_llama_cpp_vocab() -> Path:
                 parts = Path(member.name).parts
                 if "ggml-vocab-" in member.name and parts[-3:-1] == ("llama.cpp", "models"):
                     member.name = parts[-1]
-                    archive.extract(member, staging, filter="data")
+                    # member.name is now a bare file name, so it cannot escape staging; the "data"
+                    # filter (Python 3.11.4+) also refuses links and special files where it exists.
+                    archive.extract(member, staging, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
         staging.rename(folder)
     return folder
 

@@ -1,4 +1,4 @@
-"""``python -m llmbook.run_notebooks [chapter01 ...]``: execute chapters headless into executed/."""
+"""``python -m tools.run_notebooks [chapter01 ...]``: execute chapters headless into executed/."""
 
 from __future__ import annotations
 
@@ -9,19 +9,25 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "executed"
+# Chapters whose notebooks need llama-cpp-python (built in a set-up step of its own).
+LLAMA_CHAPTERS = ("chapter05", "chapter07")
 
 
 def chapter_notebooks(names: list[str]) -> list[Path]:
-    """The notebooks of the chapters named (``chapter01`` or ``1``), or of all chapters."""
+    """The notebooks of the chapters named (``chapter01``, ``1`` or a notebook's path), or of all chapters."""
     if not names:
         return sorted(ROOT.glob("chapter*/*.ipynb"))
     found = []
     for name in names:
+        if name.endswith(".ipynb") and (ROOT / name).is_file():
+            found.append(ROOT / name)
+            continue
         folder = ROOT / (f"chapter{int(name):02d}" if name.isdigit() else name.rstrip("/"))
         notebooks = sorted(folder.glob("*.ipynb"))
         if not notebooks:
             known = ", ".join(sorted(p.name for p in ROOT.glob("chapter*") if p.is_dir()))
-            raise SystemExit(f"找不到章節 {name!r} 的 notebook；可用的章節：{known}")
+            raise SystemExit(f"找不到章節 {name!r} 的 notebook；可用的章節：{known}（也可以只寫數字，例如 3）"
+                             f" / no chapter {name!r}; chapters: {known}")
         found += notebooks
     return found
 
@@ -40,7 +46,9 @@ def execute(notebook: Path, timeout: int = 1800) -> Path:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m llmbook.run_notebooks")
+    for stream in (sys.stdout, sys.stderr):  # a console that cannot encode a character prints "?"
+        stream.reconfigure(errors="replace")
+    parser = argparse.ArgumentParser(prog="python -m tools.run_notebooks")
     parser.add_argument("chapters", nargs="*")
     args = parser.parse_args()
     failures = 0
@@ -50,10 +58,11 @@ def main() -> int:
             target = execute(notebook)
         except Exception as error:  # report every chapter, then fail
             failures += 1
-            print(f"✗ {notebook.relative_to(ROOT)}：執行失敗 / failed: {error}", file=sys.stderr)
+            print(f"[失敗] {notebook.relative_to(ROOT)}：執行失敗 / failed: {error}", file=sys.stderr)
             continue
-        print(f"✓ {target.relative_to(ROOT)}（{time.monotonic() - started:.0f} 秒）", flush=True)
-    print(f"執行過的 notebook 在 {OUTPUT}/；用 `.venv/bin/jupyter lab {OUTPUT.name}` 開啟。")
+        print(f"[完成] {target.relative_to(ROOT)}（{time.monotonic() - started:.0f} 秒）", flush=True)
+    jupyter = Path(sys.executable).with_name("jupyter.exe" if sys.platform == "win32" else "jupyter")
+    print(f"執行過的 notebook 在 {OUTPUT}；用 `{jupyter} lab {OUTPUT.name}` 開啟。")
     return 1 if failures else 0
 
 

@@ -10,21 +10,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from llmbook.pins import requirement_pins
+
 # The one setting that Colab badges and set-up cells are generated from.
 REPOSITORY = "https://github.com/llmbook-zh-tw/hands-on-llm-zh-tw"
 BRANCH = "main"
 COLAB_CLONE_DIR = "/content/hands-on-llm-zh-tw"
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def requirement_pins(path: Path = ROOT / "requirements.txt") -> dict[str, str]:
-    """``{package: "package==version"}`` from requirements.txt (comments stripped)."""
-    pins = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        spec = line.split("#", 1)[0].strip()
-        if "==" in spec:
-            pins[spec.split("==")[0].strip().lower()] = spec
-    return pins
 
 
 def colab_url(notebook: Path) -> str:
@@ -43,7 +35,7 @@ def setup_cell(notebook: Path, colab_packages: list[str]) -> str:
     pins = requirement_pins()
     missing = [name for name in colab_packages if name.lower() not in pins]
     if missing:
-        raise ValueError(f"not pinned in requirements.txt: {missing}")
+        raise ValueError(f"not pinned in the requirement files: {missing}")
     specs = " ".join(f'"{pins[name.lower()]}"' for name in colab_packages)
     chapter_dir = notebook.resolve().parent.name
     lines = [

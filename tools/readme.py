@@ -1,11 +1,11 @@
-"""Render the substitution table for README.md: ``python -m llmbook.readme`` prints it."""
+"""Render the substitution table for README.md: ``python -m tools.readme`` prints it."""
 
 from __future__ import annotations
 
-from .banner import KIND_NOTES
-from .substitutions import SUBSTITUTIONS
+from llmbook.banner import KIND_NOTES
+from llmbook.substitutions import SUBSTITUTIONS
 
-BEGIN = "<!-- substitutions:begin (python -m llmbook.readme) -->"
+BEGIN = "<!-- substitutions:begin (python -m tools.readme) -->"
 END = "<!-- substitutions:end -->"
 
 
