@@ -7,7 +7,8 @@ import nbformat
 import pytest
 
 from llmbook.pins import requirement_pins
-from tools.notebooks import REPOSITORY, opening_cells, parse_opening
+from tools.notebooks import NOTEBOOK_METADATA, REPOSITORY, opening_cells, parse_opening
+from tools.run_notebooks import LLAMA_CHAPTERS
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted(p for p in ROOT.glob("chapter*") if p.is_dir())
@@ -100,3 +101,20 @@ def test_code_cells_stay_small(path):
     lengths = [len(source.splitlines()) for source in code_sources(nb)[2:]]
     assert max(lengths) <= 50
     assert sorted(lengths)[len(lengths) // 2] <= 8, "median code cell should be a few lines"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_colab_opens_on_a_t4_gpu_runtime(path):
+    nb = nbformat.read(path, as_version=4)
+    for key, value in NOTEBOOK_METADATA.items():
+        assert nb.metadata.get(key) == value, key
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_llama_cpp_is_built_in_its_own_step_after_the_other_packages(path):
+    setup = nbformat.read(path, as_version=4).cells[1].source
+    assert '"llama-cpp-python==' not in setup  # never a plain pip install: that build crashes on AMX CPUs
+    if path.parent.name in LLAMA_CHAPTERS:
+        assert setup.index("%pip install") < setup.index("tools/llama_build.py")
+    else:
+        assert "llama_build" not in setup

@@ -1,7 +1,7 @@
 """The notebook standard: the opening cells every chapter notebook starts with.
 
-Notebooks are written with ``write_notebook`` (opening cells generated here) and checked by
-``tests/test_notebook_standard.py`` against ``opening_cells`` -- so the Colab badge, the guarded
+``python -m tools.notebooks`` rewrites every notebook's opening cells and metadata from here;
+``tests/test_notebook_standard.py`` checks them against ``opening_cells`` -- so the Colab badge, the guarded
 set-up cell and the banner cannot drift apart between chapters.
 """
 
@@ -30,24 +30,42 @@ def title_cell(notebook: Path, title: str) -> str:
     return f"# {title}\n\n{badge}"
 
 
+LLAMA_PACKAGE = "llama-cpp-python"
+LLAMA_STEP = "tools/llama_build.py"
+
+
 def setup_cell(notebook: Path, colab_packages: list[str]) -> str:
-    """The guarded set-up cell: installs pinned packages and clones the helpers, only in Colab."""
+    """The guarded set-up cell: installs pinned packages and clones the helpers, only in Colab.
+
+    llama-cpp-python, when a chapter needs it, is built in a step of its own by the same script
+    ``book.py`` uses (portable CPU flags, no AMX), after everything else is installed.
+    """
     pins = requirement_pins()
     missing = [name for name in colab_packages if name.lower() not in pins]
     if missing:
         raise ValueError(f"not pinned in the requirement files: {missing}")
-    specs = " ".join(f'"{pins[name.lower()]}"' for name in colab_packages)
+    specs = " ".join(f'"{pins[name.lower()]}"' for name in colab_packages if name != LLAMA_PACKAGE)
     chapter_dir = notebook.resolve().parent.name
     lines = [
         "# 補充：只在 Colab 上安裝套件、下載本書的輔助程式碼；在自己的電腦上這一格什麼都不做。",
+        "# Colab 要求重新啟動工作階段之後，再執行一次這一格就能恢復。",
         "import sys",
         "",
         'IS_COLAB = "google.colab" in sys.modules',
         "if IS_COLAB:",
+        "    from pathlib import Path",
+        "",
         f"    !test -d {COLAB_CLONE_DIR} || git clone --quiet --depth 1 {REPOSITORY} {COLAB_CLONE_DIR}",
+        f'    if not Path("{COLAB_CLONE_DIR}/llmbook").is_dir():',
+        f'        raise RuntimeError("無法從 {REPOSITORY} 下載本書的輔助程式碼；請確認網路後重新執行這一格。")',
     ]
     if specs:
         lines.append(f"    %pip install --quiet {specs}")
+    if LLAMA_PACKAGE in colab_packages:
+        lines += [
+            "    # llama-cpp-python 另外一步從原始碼編譯（不含 AMX，見 tools/llama_build.py）；編譯失敗時，上面的套件仍已裝好。",
+            f"    !{{sys.executable}} {COLAB_CLONE_DIR}/{LLAMA_STEP}",
+        ]
     lines.append(f'    sys.path[:0] = ["{COLAB_CLONE_DIR}", "{COLAB_CLONE_DIR}/{chapter_dir}"]')
     return "\n".join(lines)
 
@@ -74,27 +92,35 @@ def parse_opening(nb) -> dict:
     title = nb.cells[0].source.splitlines()[0].removeprefix("# ").strip()
     chapter = int(re.search(r"show_banner\(chapter=(\d+)\)", nb.cells[2].source).group(1))
     packages = re.findall(r'"([A-Za-z0-9_.\-]+)==', nb.cells[1].source)
+    if LLAMA_STEP in nb.cells[1].source:
+        packages.append(LLAMA_PACKAGE)
     return {"chapter": chapter, "title": title, "colab_packages": packages}
 
 
-def write_notebook(path: Path, chapter: int, title: str, colab_packages: list[str],
-                   cells: list[tuple[str, str]]) -> None:
-    """Write a notebook: the standard opening cells, then ``cells`` ([("markdown"|"code", source)])."""
+# Colab opens the notebook on a T4 GPU runtime (the book's hardware); elsewhere these keys are ignored.
+NOTEBOOK_METADATA = {
+    "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+    "language_info": {"name": "python"},
+    "colab": {"provenance": [], "gpuType": "T4"},
+    "accelerator": "GPU",
+}
+
+
+def refresh_opening(path: Path) -> None:
+    """Rewrite a notebook's three opening cells and its metadata from the standard, keeping the rest."""
     import nbformat
 
-    path = Path(path)
-    nb = nbformat.v4.new_notebook()
-    nb.metadata = {
-        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-        "language_info": {"name": "python"},
-        "colab": {"provenance": []},
-        "accelerator": "GPU",
-    }
-    for kind, source in opening_cells(path, chapter, title, colab_packages) + list(cells):
-        source = source.strip("\n")
-        cell = nbformat.v4.new_markdown_cell(source) if kind == "markdown" else nbformat.v4.new_code_cell(source)
-        nb.cells.append(cell)
-    for index, cell in enumerate(nb.cells):
-        cell["id"] = f"cell-{index:03d}"  # stable ids keep diffs small
+    nb = nbformat.read(path, as_version=4)
+    opening = parse_opening(nb)
+    for cell, (kind, source) in zip(nb.cells[:3], opening_cells(path, **opening)):
+        assert cell.cell_type == kind, (path, cell.cell_type, kind)
+        cell.source = source
+    nb.metadata = {**nb.metadata, **NOTEBOOK_METADATA}
     nbformat.validate(nb)
-    path.write_text(nbformat.writes(nb) + "\n", encoding="utf-8")
+    nbformat.write(nb, path)
+
+
+if __name__ == "__main__":
+    for notebook in sorted(ROOT.glob("chapter*/*.ipynb")):
+        refresh_opening(notebook)
+        print(notebook.relative_to(ROOT))
