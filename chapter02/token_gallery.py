@@ -1,29 +1,23 @@
-"""Chapter 2 helpers: load the book's tokenizers in any profile and show their tokens as HTML.
+"""Chapter 2 infrastructure and one 補充 extra for the tokenizer comparison.
 
-``show_tokens`` draws each token in its own ``<kbd>`` box with a background colour. Jupyter and
-Colab show the colours; GitHub strips inline styles from notebook outputs but still draws ``<kbd>``
-boxes, so the token boundaries stay visible everywhere (the book's ANSI colour codes do not).
+Infrastructure: ``pick_tokenizer``/``load_tokenizer`` load the book's tokenizers in any profile (a
+local folder offline, the Hub id elsewhere), keep Xenova/gpt-4's own split pattern under
+transformers 5, and turn a gated repository without access into a message instead of an error.
+The book's ``show_tokens`` itself is defined in the notebook.
+
+補充 extra: ``tokenizer_summary``, one table row per tokenizer.
 """
 
 from __future__ import annotations
 
 import functools
-import html
 import importlib
 import json
 
 import pandas as pd
-from IPython.display import HTML
 
 from llmbook import get_profile, pick_model
 from llmbook.models import lookup
-
-SAMPLE_TEXT = """
-English and CAPITALIZATION
-🎵 鳥語花香
-show_tokens False None elif == >= else: two tabs:"\t\t" Three tabs: "\t\t\t"
-12.0*50=600
-"""
 
 # The eight tokenizers the book compares, in its order.
 BOOK_TOKENIZERS = (
@@ -45,9 +39,6 @@ TOKENIZER_ONLY = {
     "google/flan-t5-small": ("llmbook.offline.chapter02_assets:flan_t5_standin", "stand-in"),
 }
 
-PALETTE = ("#ffd6d6", "#d6f5d6", "#d6e4ff", "#fff2b3", "#f0d6ff", "#d6f5f5")
-VISIBLE = {"\n": "↵", "\t": "⇥", " ": "\u00a0"}
-
 
 def pick_tokenizer(book_id: str, profile: str | None = None) -> str:
     """Like ``pick_model``, for a tokenizer: the id (``gpu``/``cpu``) or a local folder (``offline``)."""
@@ -66,18 +57,29 @@ def tokenizer_source(book_id: str, profile: str | None = None) -> str:
     if profile != "offline":
         return "書中的分詞器"
     kind = TOKENIZER_ONLY[book_id][1] if book_id in TOKENIZER_ONLY else lookup(book_id).offline_kind
-    return {"real": "真實詞彙", "stand-in": "本機訓練的替代品", "random": "隨機"}[kind]
+    return {"real": "真實字彙集", "stand-in": "本機訓練的替代品", "random": "隨機權重"}[kind]
 
 
 def access_hint(book_id: str) -> str:
     return (f"分詞器 {book_id} 載入失敗。若它是需要申請的（gated）儲存庫：請先到 https://huggingface.co/{book_id} "
-            "登入並同意使用條款，再用 `hf auth login` 設定存取權杖（token）。這裡先略過它。")
+            "登入並同意使用條款，再用 `hf auth login` 設定存取權杖（access token）。這裡先略過它。")
+
+
+def is_gated(error: BaseException | None) -> bool:
+    """True when ``error``, or what caused it, is the Hub refusing a gated repository."""
+    from huggingface_hub.errors import GatedRepoError
+
+    while error is not None:
+        if isinstance(error, GatedRepoError):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 @functools.cache
 def load_tokenizer(book_id: str):
-    """``AutoTokenizer`` for the book's id under this profile; ``None`` (with a message) when it
-    cannot be loaded, e.g. a gated repository without access."""
+    """``AutoTokenizer`` for the book's id under this profile; ``None`` (with a message) only for a
+    gated repository the reader has no access to yet. Any other failure is raised."""
     from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
     source = pick_tokenizer(book_id)
@@ -89,52 +91,12 @@ def load_tokenizer(book_id: str):
             return PreTrainedTokenizerFast.from_pretrained(source)
         except (OSError, ValueError):  # no tokenizer.json: let AutoTokenizer convert the files
             return AutoTokenizer.from_pretrained(source)
-    except (OSError, ValueError) as error:  # gated / missing repos surface as OSError in transformers
+    except OSError as error:
+        if not is_gated(error):
+            raise  # a missing or broken tokenizer is a fault to see, not a repository to skip
         print(access_hint(book_id))
         print(f"（原因：{type(error).__name__}: {str(error).splitlines()[0][:200]}）")
         return None
-
-
-def token_strings(text: str, tokenizer) -> tuple[list[int], list[str]]:
-    """The ids of ``text`` (special tokens included, as the book shows them) and each id decoded alone."""
-    ids = tokenizer(text).input_ids
-    return ids, [tokenizer.decode([token_id]) for token_id in ids]
-
-
-def visible(token: str) -> str:
-    """A token as shown in HTML: new lines, tabs and spaces stay visible."""
-    return "".join(VISIBLE.get(char, char) for char in token)
-
-
-def attribute(token: str) -> str:
-    """``token`` escaped for an HTML attribute, with new lines and tabs as character references."""
-    return html.escape(token, quote=True).replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#9;")
-
-
-def tokens_html(name: str, ids: list[int], tokens: list[str]) -> str:
-    boxes = []
-    for index, (token_id, token) in enumerate(zip(ids, tokens)):
-        colour = PALETTE[index % len(PALETTE)]
-        boxes.append(
-            f'<kbd style="background-color:{colour};color:#000;border-radius:3px;padding:0 2px;'
-            f'font-family:monospace" title="id {token_id}" data-token="{attribute(token)}">'
-            f"{html.escape(visible(token), quote=False)}</kbd>"
-        )
-    header = f"<p><b>{html.escape(name)}</b>：{len(ids)} 個 token</p>"
-    return f'<div class="llmbook-tokens">{header}<p>' + "\n".join(boxes) + "</p></div>"
-
-
-def show_tokens(text: str, tokenizer_name: str):
-    """Each token of ``text`` under the book's tokenizer ``tokenizer_name``, as coloured HTML.
-
-    Returns an ``IPython.display.HTML`` object (shown when it is the last line of a cell), or
-    ``None`` after a message when the tokenizer cannot be loaded here.
-    """
-    tokenizer = load_tokenizer(tokenizer_name)
-    if tokenizer is None:
-        return None
-    ids, tokens = token_strings(text, tokenizer)
-    return HTML(tokens_html(tokenizer_name, ids, tokens))
 
 
 def algorithm_of(tokenizer) -> str:
@@ -154,7 +116,7 @@ def algorithm_of(tokenizer) -> str:
 
 
 def tokenizer_summary(text: str, names=BOOK_TOKENIZERS) -> pd.DataFrame:
-    """One row per tokenizer: algorithm, vocabulary size, tokens for ``text``, unknown tokens, source."""
+    """補充: one row per tokenizer -- algorithm, vocabulary size, tokens for ``text``, unknown tokens, source."""
     rows = []
     for name in names:
         tokenizer = load_tokenizer(name)
@@ -166,9 +128,9 @@ def tokenizer_summary(text: str, names=BOOK_TOKENIZERS) -> pd.DataFrame:
         rows.append({
             "分詞器": name,
             "演算法": algorithm_of(tokenizer),
-            "詞彙量": len(tokenizer),
-            "範例的 token 數": len(ids),
-            "未知 token 數": unknown,
+            "字彙集大小": len(tokenizer),
+            "範例的詞元數": len(ids),
+            "未知詞元數": unknown,
             "這裡載入的是": tokenizer_source(name),
         })
     return pd.DataFrame(rows).set_index("分詞器")

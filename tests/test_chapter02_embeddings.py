@@ -1,13 +1,17 @@
-"""Chapter 2: sentence embeddings, word vectors and song recommendations, offline."""
+"""Chapter 2: sentence embeddings, word vectors, and the notebook's own playlist reading and
+print_recommendations, run offline on the synthetic playlists."""
 
+import nbformat
 import pytest
 from gensim.models import KeyedVectors, Word2Vec
+from notebook_code import ROOT, load_definitions, python_source
 from sentence_transformers import SentenceTransformer
-from song_and_word_vectors import as_url, load_word_vectors, read_genres, read_playlists, read_songs, similar_song_ids
+from song_and_word_vectors import as_url, load_word_vectors
 
 from llmbook import pick_model
 from llmbook.offline import chapter02_assets as assets
 
+NOTEBOOK = "chapter02/chapter02_tokens_embeddings.ipynb"
 PLAYLISTS_URL = "https://storage.googleapis.com/maps-premium/dataset/yes_complete"
 
 
@@ -16,12 +20,35 @@ def offline_profile(monkeypatch):
     monkeypatch.setenv("LLMBOOK_PROFILE", "offline")
 
 
+def notebook_code_cells(containing: str) -> list[str]:
+    """The notebook's code cells whose source contains ``containing``, in notebook order."""
+    nb = nbformat.read(ROOT / NOTEBOOK, as_version=4)
+    return [cell.source for cell in nb.cells if cell.cell_type == "code" and containing in cell.source]
+
+
+@pytest.fixture(scope="module")
+def notebook_playlists():
+    """Run the notebook's own download-and-parse cells (urllib + pandas) on the synthetic files."""
+    data_url = as_url(pick_model(PLAYLISTS_URL, "offline"))
+    namespace = {"data_url": data_url}
+    cells = notebook_code_cells("request.urlopen(")
+    assert len(cells) == 2  # train.txt, then song_hash.txt
+    for source in cells:
+        exec(compile(python_source(source), NOTEBOOK, "exec"), namespace)
+    return namespace["playlists"], namespace["songs_df"]
+
+
+def genres_of_synthetic_songs() -> dict[str, str]:
+    lines = (assets.playlist_dataset() / "genres.txt").read_text(encoding="utf-8").splitlines()
+    return dict(line.split("\t") for line in lines if line.strip())
+
+
 def test_sentence_embedding_shape_and_a_paraphrase_ranks_above_an_unrelated_sentence():
     model = SentenceTransformer(pick_model("sentence-transformers/all-mpnet-base-v2"))
-    vector = model.encode("Best movie ever!")
+    vector = model.encode("What a wonderful film!")
     assert vector.shape == (384,)  # all-MiniLM-L6-v2 offline (the book's all-mpnet-base-v2: 768)
     query, paraphrase, unrelated = model.encode([
-        "Best movie ever!",
+        "What a wonderful film!",
         "This film was fantastic, I loved every minute.",
         "The stock market fell sharply on Monday.",
     ])
@@ -44,20 +71,20 @@ def test_books_ids_pass_through_in_the_gpu_and_cpu_profiles():
         assert pick_model("glove-wiki-gigaword-50", profile) == "glove-wiki-gigaword-50"
         assert pick_model(PLAYLISTS_URL, profile) == PLAYLISTS_URL
     assert as_url(PLAYLISTS_URL + "/") == PLAYLISTS_URL
+    assert as_url(str(assets.playlist_dataset())).startswith("file://")
 
 
-def test_synthetic_playlists_have_the_books_layout():
-    folder = assets.playlist_dataset()
-    lines = (folder / "train.txt").read_text(encoding="utf-8").splitlines()
-    assert lines[0].startswith("#") and lines[1].startswith("#")  # the book skips two header lines
-    url = as_url(pick_model(PLAYLISTS_URL))
-    assert url.startswith("file://")
-    playlists = read_playlists(url)
-    songs = read_songs(url)
+def test_notebook_reads_the_synthetic_playlists_in_the_books_layout(notebook_playlists):
+    playlists, songs_df = notebook_playlists
+    lines = (assets.playlist_dataset() / "train.txt").read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("#") and lines[1].startswith("#")  # the two header lines the notebook skips
     assert len(playlists) >= assets.N_PLAYLISTS and min(map(len, playlists)) > 1
-    assert list(songs.columns) == ["title", "artist"] and len(songs) == 2400
-    assert {song for playlist in playlists for song in playlist} == set(songs.index)
-    genres = read_genres(url)
+    assert all(song.isdigit() for playlist in playlists for song in playlist)
+    assert list(songs_df.columns) == ["title", "artist"] and len(songs_df) == 2400
+    assert {song for playlist in playlists for song in playlist} == set(songs_df.index)
+    # The notebook looks songs up by position (iloc), as the book does: row n must be song id n.
+    assert songs_df.iloc[2172].name == "2172" and songs_df.iloc[842].name == "842"
+    genres = genres_of_synthetic_songs()
     assert genres["2172"] == "metal" and genres["842"] == "hip-hop"
 
 
@@ -65,12 +92,24 @@ def test_synthetic_playlists_are_deterministic():
     assert assets.synthetic_playlists() == assets.synthetic_playlists()
 
 
-def test_recommendations_share_the_query_songs_genre():
-    url = as_url(pick_model(PLAYLISTS_URL))
-    playlists, genres = read_playlists(url), read_genres(url)
+def test_notebook_trains_word2vec_with_the_books_parameters():
+    (call,) = notebook_code_cells("Word2Vec(playlists")
+    assert "vector_size=32, window=20, negative=50, min_count=1, workers=4" in call
+
+
+def test_print_recommendations_returns_five_songs_of_the_query_songs_genre(notebook_playlists):
+    playlists, songs_df = notebook_playlists
+    nb = load_definitions(NOTEBOOK, "print_recommendations")
     # The book's parameters; one worker and a seed make the test repeatable.
-    model = Word2Vec(playlists, vector_size=32, window=20, negative=50, min_count=1, workers=1, seed=42)
-    for song_id in ["2172", "842"] + [str(i) for i in range(0, 2400, 97)]:
-        top = similar_song_ids(model, song_id, topn=5)
-        assert len(top) == 5
-        assert sum(genres[other] == genres[song_id] for other in top) >= 4, song_id
+    nb.model = Word2Vec(playlists, vector_size=32, window=20, negative=50, min_count=1, workers=1, seed=42)
+    nb.songs_df = songs_df
+    genres = genres_of_synthetic_songs()
+    for song_id in [2172, 842, *range(0, 2400, 97)]:
+        recommended = nb.print_recommendations(song_id)
+        closest = [other for other, _ in nb.model.wv.most_similar(positive=str(song_id), topn=5)]
+        assert list(recommended.index) == closest  # the model's 5 nearest songs, in order
+        assert list(recommended.columns) == ["title", "artist"]
+        assert str(song_id) not in recommended.index
+        assert sum(genres[other] == genres[str(song_id)] for other in recommended.index) >= 4, song_id
+        # the synthetic artist names carry the genre: what the reader sees agrees
+        assert recommended["artist"].str.contains(genres[str(song_id)].title()).sum() >= 4

@@ -1,21 +1,21 @@
 """Chapter 2: the eight tokenizers offline -- real vocabularies checked against llama.cpp's test
-vectors and tiktoken, stand-ins trained deterministically, and show_tokens' HTML."""
+vectors and tiktoken, stand-ins trained deterministically -- and the notebook's own show_tokens
+and sample text."""
 
-import xml.etree.ElementTree as ET
+import ast
+import re
 
+import nbformat
 import pytest
 import tiktoken
 import token_gallery
+from notebook_code import ROOT, load_definitions, python_source
 from token_gallery import (
     BOOK_TOKENIZERS,
-    SAMPLE_TEXT,
     algorithm_of,
     load_tokenizer,
     pick_tokenizer,
-    show_tokens,
-    token_strings,
     tokenizer_summary,
-    visible,
 )
 from transformers import AutoModel, AutoTokenizer, DebertaV2Model
 
@@ -24,9 +24,35 @@ from llmbook.offline import chapter02_assets as assets
 from llmbook.offline.sources import llama_cpp_test_vectors, llama_cpp_vocab_dir
 
 
+NOTEBOOK = "chapter02/chapter02_tokens_embeddings.ipynb"
+COLOURED = re.compile(r"\x1b\[30;48;2;(\d+;\d+;\d+)m(.*?)\x1b\[0m", re.DOTALL)
+
+
 @pytest.fixture(autouse=True)
 def offline_profile(monkeypatch):
     monkeypatch.setenv("LLMBOOK_PROFILE", "offline")
+
+
+def notebook_code() -> list[str]:
+    nb = nbformat.read(ROOT / NOTEBOOK, as_version=4)
+    return [python_source(cell.source) for cell in nb.cells if cell.cell_type == "code"]
+
+
+def notebook_sample_text() -> str:
+    """The ``text = \"\"\"...\"\"\"`` the notebook hands to show_tokens, read from its cell."""
+    for source in notebook_code():
+        for node in ast.parse(source).body:
+            if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["text"]:
+                return ast.literal_eval(node.value)
+    raise LookupError("the notebook assigns no top-level `text`")
+
+
+SAMPLE_TEXT = notebook_sample_text()
+
+
+@pytest.fixture(scope="module")
+def show_tokens():
+    return load_definitions(NOTEBOOK, "show_tokens").show_tokens
 
 
 # The book's tokenizer -> llama.cpp's vocab GGUF whose test vectors it must reproduce
@@ -73,7 +99,7 @@ def test_five_of_eight_are_real_and_three_are_labelled_stand_ins():
     table = tokenizer_summary(SAMPLE_TEXT)
     assert list(table.index) == list(BOOK_TOKENIZERS)
     sources = table["這裡載入的是"].value_counts().to_dict()
-    assert sources == {"真實詞彙": 5, "本機訓練的替代品": 3}
+    assert sources == {"真實字彙集": 5, "本機訓練的替代品": 3}
     for name in ("bert-base-cased", "google/flan-t5-small", "facebook/galactica-1.3b"):
         assert table.loc[name, "這裡載入的是"] == "本機訓練的替代品"
 
@@ -83,38 +109,71 @@ def test_summary_counts_are_the_tokenizers_own():
     for name in BOOK_TOKENIZERS:
         tokenizer = load_tokenizer(name)
         ids = tokenizer(SAMPLE_TEXT).input_ids
-        assert table.loc[name, "範例的 token 數"] == len(ids)
-        assert table.loc[name, "詞彙量"] == len(tokenizer)
+        assert table.loc[name, "範例的詞元數"] == len(ids)
+        assert table.loc[name, "字彙集大小"] == len(tokenizer)
     # WordPiece maps the emoji to [UNK]; byte-level BPE never needs an unknown token.
-    assert table.loc["bert-base-uncased", "未知 token 數"] >= 1
-    assert table.loc["gpt2", "未知 token 數"] == 0
+    assert table.loc["bert-base-uncased", "未知詞元數"] >= 1
+    assert table.loc["gpt2", "未知詞元數"] == 0
     assert table.loc["bert-base-uncased", "演算法"] == "WordPiece"
     assert table.loc["google/flan-t5-small", "演算法"].startswith("Unigram")
     assert table.loc["facebook/galactica-1.3b", "演算法"] == "BPE（byte-level）"
     assert "byte fallback" in table.loc["microsoft/Phi-3-mini-4k-instruct", "演算法"]
 
 
+def test_sample_text_shows_what_the_books_sample_shows():
+    lines = SAMPLE_TEXT.splitlines()
+    assert re.search(r"\b[A-Z]{5,}\b", SAMPLE_TEXT) and re.search(r"\b[a-z]{5,}\b", SAMPLE_TEXT)  # capitalisation
+    assert any(ord(char) > 0xFFFF for char in SAMPLE_TEXT)  # an emoji
+    assert re.search(r"[\u4e00-\u9fff]", SAMPLE_TEXT)  # Chinese characters
+    assert any(line.startswith("    ") for line in lines)  # indented code
+    assert "\t\t\t" in SAMPLE_TEXT  # a run of tabs
+    assert {"None", "True", "else", ">="} <= set(re.findall(r"\S+", SAMPLE_TEXT))  # keywords and operators
+    assert re.search(r"\d+\.\d+\*\d+=\d+", SAMPLE_TEXT)  # numbers and arithmetic
+
+
+def test_notebook_shows_every_tokenizer_in_the_books_order():
+    calls = [name for source in notebook_code() for name in re.findall(r'show_tokens\(text, "([^"]+)"\)', source)]
+    assert calls == list(BOOK_TOKENIZERS)
+
+
 @pytest.mark.parametrize("book_id", BOOK_TOKENIZERS)
-def test_show_tokens_renders_exactly_the_tokenizers_tokens_as_valid_html(book_id):
+def test_show_tokens_prints_each_decoded_token_in_alternating_colours(book_id, show_tokens, capsys):
     tokenizer = load_tokenizer(book_id)
-    ids, tokens = token_strings(SAMPLE_TEXT, tokenizer)
-    assert ids == tokenizer(SAMPLE_TEXT).input_ids
-    assert tokens == [tokenizer.decode([i]) for i in ids]
-    markup = show_tokens(SAMPLE_TEXT, book_id).data
-    root = ET.fromstring(markup)  # well-formed: every tag closed, attributes quoted
-    boxes = root.findall(".//kbd")
-    assert [box.get("data-token") for box in boxes] == tokens
-    assert [box.text or "" for box in boxes] == [visible(token) for token in tokens]
-    assert [box.get("title") for box in boxes] == [f"id {i}" for i in ids]
-    assert f"{len(ids)} 個 token" in "".join(root.itertext())
+    ids = tokenizer(SAMPLE_TEXT).input_ids
+    assert show_tokens(SAMPLE_TEXT, book_id) is None
+    header, _, body = capsys.readouterr().out.partition("\n")
+    assert header == f"{book_id}：{len(ids)} 個詞元"
+    coloured = COLOURED.findall(body)
+    assert [token for _, token in coloured] == [tokenizer.decode(i) for i in ids]
+    colours = [colour for colour, _ in coloured]
+    assert all(a != b for a, b in zip(colours, colours[1:]))  # neighbours never share a colour
+    assert COLOURED.sub("", body).strip(" \n") == ""  # nothing printed outside the coloured tokens
 
 
-def test_visible_marks_new_lines_tabs_and_spaces():
-    assert visible(" a\tb\n") == "\u00a0a⇥b↵"
+def gated_error() -> OSError:
+    """What transformers raises for a gated repository: an OSError caused by the Hub's GatedRepoError."""
+    import httpx2  # the HTTP client huggingface_hub 2 uses
+    from huggingface_hub.errors import GatedRepoError
+
+    response = httpx2.Response(403, request=httpx2.Request("GET", "https://huggingface.co/some-org/gated-model"))
+    try:
+        raise GatedRepoError("Access to model some-org/gated-model is restricted.", response=response)
+    except GatedRepoError as cause:
+        try:
+            raise OSError("You are trying to access a gated repo.") from cause
+        except OSError as error:
+            return error
 
 
-def test_a_tokenizer_that_cannot_load_is_skipped_with_instructions(monkeypatch, capsys, tmp_path):
-    monkeypatch.setattr(token_gallery, "pick_tokenizer", lambda book_id: str(tmp_path / "no-such-tokenizer"))
+def test_a_gated_tokenizer_is_skipped_with_instructions(monkeypatch, capsys, show_tokens):
+    import transformers
+
+    def refuse(*args, **kwargs):
+        raise gated_error()
+
+    monkeypatch.setattr(token_gallery, "pick_tokenizer", lambda book_id: book_id)
+    monkeypatch.setattr(transformers.PreTrainedTokenizerFast, "from_pretrained", refuse)
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", refuse)
     load_tokenizer.cache_clear()
     try:
         assert show_tokens(SAMPLE_TEXT, "some-org/gated-model") is None
@@ -123,7 +182,18 @@ def test_a_tokenizer_that_cannot_load_is_skipped_with_instructions(monkeypatch, 
         load_tokenizer.cache_clear()
     message = capsys.readouterr().out
     assert "https://huggingface.co/some-org/gated-model" in message and "hf auth login" in message
+    assert "\x1b[" not in message  # no tokens were printed
     assert table.loc["some-org/gated-model", "演算法"] == "（未載入）"
+
+
+def test_a_missing_or_broken_tokenizer_is_an_error_not_a_skip(monkeypatch, tmp_path, show_tokens):
+    monkeypatch.setattr(token_gallery, "pick_tokenizer", lambda book_id: str(tmp_path / "no-such-tokenizer"))
+    load_tokenizer.cache_clear()
+    try:
+        with pytest.raises(OSError):
+            show_tokens(SAMPLE_TEXT, "bert-base-cased")
+    finally:
+        load_tokenizer.cache_clear()
 
 
 def test_phi3_tokenizer_is_the_real_one_offline_and_the_books_id_elsewhere():
