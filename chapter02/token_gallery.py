@@ -1,7 +1,7 @@
 """Chapter 2 infrastructure and one 補充 extra for the tokenizer comparison.
 
-Infrastructure: ``pick_tokenizer``/``load_tokenizer`` load the book's tokenizers in any profile (a
-local folder offline, the Hub id elsewhere), keep Xenova/gpt-4's own split pattern under
+Infrastructure: ``load_tokenizer`` loads the book's tokenizers in any profile (through
+``llmbook.pick_tokenizer``: a local folder offline, the Hub id elsewhere), keep Xenova/gpt-4's own split pattern under
 transformers 5, and turn a gated repository without access into a message instead of an error.
 The book's ``show_tokens`` itself is defined in the notebook.
 
@@ -11,13 +11,12 @@ The book's ``show_tokens`` itself is defined in the notebook.
 from __future__ import annotations
 
 import functools
-import importlib
 import json
 
 import pandas as pd
 
-from llmbook import get_profile, pick_model
-from llmbook.models import lookup
+from llmbook import get_profile
+from llmbook.models import lookup, pick_tokenizer
 
 # The eight tokenizers the book compares, in its order.
 BOOK_TOKENIZERS = (
@@ -31,32 +30,14 @@ BOOK_TOKENIZERS = (
     "microsoft/Phi-3-mini-4k-instruct",
 )
 
-# Ids whose table row is a *model* row (Phi-3 -> SmolLM2 in cpu/offline), while chapter 2 only
-# needs the tokenizer: the real one is small, so cpu downloads it and offline builds it.
-TOKENIZER_ONLY = {
-    "microsoft/Phi-3-mini-4k-instruct": ("llmbook.offline.phi3:phi3_tokenizer_folder", "real"),
-    # The table's flan-t5 row is chapter 5's tiny random model; its tokenizer is this stand-in.
-    "google/flan-t5-small": ("llmbook.offline.chapter02_assets:flan_t5_standin", "stand-in"),
-}
-
-
-def pick_tokenizer(book_id: str, profile: str | None = None) -> str:
-    """Like ``pick_model``, for a tokenizer: the id (``gpu``/``cpu``) or a local folder (``offline``)."""
-    profile = profile or get_profile()
-    if book_id in TOKENIZER_ONLY:
-        if profile != "offline":
-            return book_id
-        module_name, _, function_name = TOKENIZER_ONLY[book_id][0].partition(":")
-        return str(getattr(importlib.import_module(module_name), function_name)())
-    return pick_model(book_id, profile)
-
 
 def tokenizer_source(book_id: str, profile: str | None = None) -> str:
     """What this profile loads for ``book_id``, in a few words (for the summary table)."""
     profile = profile or get_profile()
     if profile != "offline":
         return "書中的分詞器"
-    kind = TOKENIZER_ONLY[book_id][1] if book_id in TOKENIZER_ONLY else lookup(book_id).offline_kind
+    row = lookup(book_id)
+    kind = row.offline_tokenizer_kind or row.offline_kind
     return {"real": "真實字彙集", "stand-in": "本機訓練的替代品", "random": "隨機權重"}[kind]
 
 

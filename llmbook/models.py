@@ -20,11 +20,10 @@ def lookup(book_id: str) -> Substitution:
     return row
 
 
-def build_offline(row: Substitution) -> str:
+def build_offline(row: Substitution, builder: str | None = None) -> str:
     """Run the row's offline builder (cached on disk) and return the local path as a string."""
-    module_name, _, function_name = row.offline.partition(":")
-    builder = getattr(importlib.import_module(module_name), function_name)
-    return str(builder())
+    module_name, _, function_name = (builder or row.offline).partition(":")
+    return str(getattr(importlib.import_module(module_name), function_name)())
 
 
 def pick_model(book_id: str, profile: str | None = None) -> str:
@@ -40,6 +39,19 @@ def pick_model(book_id: str, profile: str | None = None) -> str:
     if profile == "cpu":
         return row.cpu
     return build_offline(row)
+
+
+def pick_tokenizer(book_id: str, profile: str | None = None) -> str:
+    """Like ``pick_model``, when a chapter needs only the tokenizer.
+
+    A row with an ``offline_tokenizer`` (Phi-3: the model is swapped, the real tokenizer ships)
+    gives the book's id in ``gpu`` and ``cpu`` and that tokenizer's folder ``offline``.
+    """
+    row = lookup(book_id)
+    profile = profile or get_profile()
+    if not row.offline_tokenizer:
+        return pick_model(book_id, profile)
+    return build_offline(row, row.offline_tokenizer) if profile == "offline" else row.book
 
 
 def hub_file(repo_id: str, filename: str, profile: str | None = None) -> str:

