@@ -19,7 +19,8 @@ if sys.version_info[:2] not in SUPPORTED_PYTHONS:
     sys.exit(
         f"book.py 需要 Python 3.11、3.12 或 3.13，目前是 {sys.version.split()[0]}。"
         "請用支援的版本執行，例如 `python3.11 book.py test`。"
-        f" / book.py needs Python 3.11-3.13 (the pinned packages have no wheels for {sys.version.split()[0]})."
+        f" / book.py needs Python 3.11-3.13: the pinned packages need 3.11 or newer (numpy 2.4, scipy 1.17),"
+        " and gensim publishes no wheels for 3.14 yet."
     )
 
 import argparse  # noqa: E402  (after the version check, which must run first)
