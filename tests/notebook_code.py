@@ -47,3 +47,17 @@ def load_definitions(notebook: str | Path, *names: str) -> types.ModuleType:
     tree = ast.Module(body=imports + [definitions[name] for name in names], type_ignores=[])
     exec(compile(tree, str(path), "exec"), module.__dict__)
     return module
+
+
+def assigned_strings(notebook: str | Path, name: str) -> list[str]:
+    """Every string literal the notebook assigns to ``name`` at the top level of a code cell, in cell
+    order: the sample texts and prompts a test checks are the ones the reader runs."""
+    values = []
+    for cell in nbformat.read(ROOT / notebook, as_version=4).cells:
+        if cell.cell_type != "code":
+            continue
+        for node in ast.parse(python_source(cell.source)).body:
+            if (isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == [name]
+                    and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)):
+                values.append(node.value.value)
+    return values

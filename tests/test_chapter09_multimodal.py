@@ -6,9 +6,7 @@ and the sample texts are read from the cells that assign them, so the tests chec
 
 from __future__ import annotations
 
-import ast
 
-import nbformat
 import numpy as np
 import pytest
 import torch
@@ -25,7 +23,7 @@ from multimodal_helpers import (
     open_clip_names,
     zero_shot_labels,
 )
-from notebook_code import ROOT, load_definitions, python_source
+from notebook_code import assigned_strings, load_definitions
 from PIL import Image
 
 from llmbook.offline.multimodal import build_clip_tokenizer, build_tiny_blip2, build_tiny_clip
@@ -35,14 +33,7 @@ NOTEBOOK = "chapter09/chapter09_multimodal_llms.ipynb"
 
 def notebook_string(name: str) -> str:
     """The string literal the notebook assigns to ``name`` at the top level of a code cell."""
-    found = []
-    for cell in nbformat.read(ROOT / NOTEBOOK, as_version=4).cells:
-        if cell.cell_type != "code":
-            continue
-        for node in ast.parse(python_source(cell.source)).body:
-            if (isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == [name]
-                    and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)):
-                found.append(node.value.value)
+    found = assigned_strings(NOTEBOOK, name)
     assert len(found) == 1, f"{NOTEBOOK} assigns a string to {name!r} {len(found)} times"
     return found[0]
 
