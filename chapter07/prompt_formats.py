@@ -1,9 +1,10 @@
-"""Chapter 7 prompt formats: the book writes Phi-3's chat format by hand; a GGUF file also
-carries its model's own chat template (``tokenizer.chat_template``), which gives the same text.
+"""Chapter 7 (補充) prompt formats: the book writes Phi-3's chat format by hand, and so does the
+notebook; a GGUF file also carries its model's own chat template (``tokenizer.chat_template``),
+which gives the same text.
 
-``chat_prompt(llm, "…{summary}…")`` wraps a user message in the loaded model's format and returns
-a ``PromptTemplate``, so the chains of this chapter speak Phi-3's format to Phi-3 and ChatML to
-SmolLM2 (the offline model) without hand-written special tokens.
+``chat_prompt(llm, "…{input_prompt}…")`` wraps a user message in the loaded model's format and
+returns a ``PromptTemplate``: the notebook's 補充 cells use it to compare with the book's
+hand-written template and to show SmolLM2 (the offline model) its own ChatML format.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def chat_template_of(llm, required: bool = True) -> str:
         raise ValueError("這個 GGUF 沒有 tokenizer.chat_template / the GGUF has no chat template")
     import warnings
 
-    warnings.warn("這個 GGUF 沒有聊天範本（chat template），改用不加任何特殊 token 的純文字格式。", stacklevel=2)
+    warnings.warn("這個 GGUF 沒有聊天模板（chat template），改用不加任何特殊詞元的純文字格式。", stacklevel=2)
     return PLAIN_TEMPLATE
 
 

@@ -1,8 +1,10 @@
-"""Chapter 7 tools for the ReAct agent: an exact calculator, a web search that falls back to a
-local document collection, and the agent itself (bounded, parsing errors handled).
+"""Chapter 7 tools for the ReAct agent: an exact calculator and a web search that falls back to a
+local document collection; plus the choice of the agent's LLM and a printout of its steps.
 
-The book's agent uses OpenAI and DuckDuckGo. Here the same agent runs with whatever LLM it is
-given, and the search tool says plainly whether it searched the web or the local collection.
+The book's agent uses OpenAI and DuckDuckGo. The notebook writes the ReAct prompt and builds the
+agent itself; this module supplies the tools (named and described in English, like the prompt
+they are listed in), and the search tool says plainly whether it searched the web or the local
+collection.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import re
 from decimal import Decimal, InvalidOperation, localcontext
 from pathlib import Path
 
-from llmbook.profiles import host_reachable
+from llmbook.profiles import get_profile, host_reachable
 
 SEARCH_HOST = "duckduckgo.com"
 SEARCH_PROBE_TIMEOUT_S = 3.0
@@ -140,25 +142,39 @@ def format_results(query: str, documents: list[dict]) -> str:
 
 
 def make_search_tool(online: bool | None = None):
-    """The web-search tool: DuckDuckGo when ``online`` (probed when None), else the local collection.
+    """The web-search tool: DuckDuckGo when ``online``, else the local collection.
 
-    Both are named ``web_search`` so the agent's prompt is the same; the local one labels every result.
+    ``online=None`` asks the network only outside the ``offline`` profile (which never probes).
+    Both tools are named ``web_search`` so the agent's prompt is the same; the local one labels
+    every result. A failed DuckDuckGo query (rate limits are common from cloud machines such as
+    Colab) answers from the local collection, labelled, instead of stopping the agent.
     """
     from langchain_core.tools import Tool
 
-    online = web_search_available() if online is None else online
+    if online is None:
+        online = get_profile() != "offline" and web_search_available()
     if online:
         from langchain_community.tools import DuckDuckGoSearchResults
 
         ddg = DuckDuckGoSearchResults(max_results=3)
+
+        def search(query: str) -> str:
+            try:
+                return ddg.run(query)
+            except Exception as error:  # noqa: BLE001 -- any search failure falls back, and says so
+                reason = f"DuckDuckGo 搜尋失敗（{type(error).__name__}: {str(error)[:120]}），改查本機文件。"
+                return reason + "\n" + format_results(query, local_search(query))
+
         return Tool(
             name="web_search",
-            description="網路搜尋引擎（DuckDuckGo）。需要查詢時事、價格等最新資訊時使用；輸入是搜尋字串。",
-            func=ddg.run,
+            description="A web search engine (DuckDuckGo). Use it to look up current facts such as prices. "
+                        "Input: a search query.",
+            func=search,
         )
     return Tool(
         name="web_search",
-        description="搜尋引擎（目前沒有網路：改為搜尋本專案附的範例文件）。需要查詢價格等資訊時使用；輸入是搜尋字串。",
+        description="A search engine (offline: it searches a few sample documents shipped with this project). "
+                    "Use it to look up facts such as prices. Input: a search query.",
         func=lambda query: format_results(query, local_search(query)),
     )
 
@@ -168,72 +184,29 @@ def make_calculator_tool():
 
     return Tool(
         name="calculator",
-        description="計算機：輸入一個算式（例如 2249 * 0.85），回傳精確的結果。只接受數字與 + - * / ** ( )。",
+        description="A calculator. Input: one arithmetic expression such as 2249 * 0.85 "
+                    "(numbers and + - * / ** ( ) only). Returns the exact result.",
         func=calculate,
     )
 
 
 # ---------------------------------------------------------------------------------------------
-# The agent
+# Whether OpenAI can be used, and a printout of the agent's steps (the notebook builds the agent)
 # ---------------------------------------------------------------------------------------------
 
-REACT_TEMPLATE = """Answer the question as well as you can. You may use these tools:
-
-{tools}
-
-Reply in exactly this format:
-
-Question: the question you must answer
-Thought: what to do next
-Action: one of [{tool_names}]
-Action Input: the input for the action
-Observation: the result of the action
-... (Thought/Action/Action Input/Observation may repeat)
-Thought: I now know the final answer
-Final Answer: the final answer to the question
-
-Begin!
-
-Question: {input}
-Thought:{agent_scratchpad}"""
-
-
-def pick_agent_llm(local_llm, openai_model: str = "gpt-4o-mini"):
-    """OpenAI's chat model when ``OPENAI_API_KEY`` is set and ``langchain-openai`` is installed,
-    else ``local_llm``; prints which one and why."""
+def openai_ready() -> bool:
+    """True when ``OPENAI_API_KEY`` is set and ``langchain-openai`` is installed; otherwise prints
+    why the agent falls back to the local model and returns False."""
+    import importlib.util
     import os
 
     if not os.environ.get("OPENAI_API_KEY"):
-        print("沒有設定 OPENAI_API_KEY：代理人改用本機模型（小模型常寫不出 ReAct 格式，請把重點放在流程）。")
-        return local_llm
-    try:
-        from langchain_openai import ChatOpenAI
-    except ImportError:
-        print("有 OPENAI_API_KEY，但沒有安裝 langchain-openai：代理人改用本機模型。")
-        return local_llm
-    print(f"使用 OpenAI 的 {openai_model}（書中用 gpt-3.5-turbo）。")
-    return ChatOpenAI(model=openai_model, temperature=0)
-
-
-def make_react_prompt(template: str = REACT_TEMPLATE):
-    from langchain_core.prompts import PromptTemplate
-
-    return PromptTemplate(template=template, input_variables=["tools", "tool_names", "input", "agent_scratchpad"])
-
-
-def make_agent_executor(llm, tools, prompt=None, max_iterations: int = 4, verbose: bool = True):
-    """create_react_agent + AgentExecutor, bounded and tolerant of replies it cannot parse."""
-    from langchain_classic.agents import AgentExecutor, create_react_agent
-
-    agent = create_react_agent(llm, tools, prompt or make_react_prompt())
-    return AgentExecutor(
-        agent=agent,
-        tools=tools,
-        verbose=verbose,
-        max_iterations=max_iterations,
-        handle_parsing_errors=True,
-        return_intermediate_steps=True,
-    )
+        print("沒有設定 OPENAI_API_KEY：代理改用本機模型（小模型常寫不出 ReAct 格式，請把重點放在流程）。")
+        return False
+    if importlib.util.find_spec("langchain_openai") is None:
+        print("有 OPENAI_API_KEY，但沒有安裝 langchain-openai：代理改用本機模型。")
+        return False
+    return True
 
 
 def print_trace(result: dict) -> None:

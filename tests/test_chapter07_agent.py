@@ -1,18 +1,19 @@
-"""Chapter 7 agent: the exact calculator, the local search, the ReAct prompt and the bounded executor."""
+"""Chapter 7 agent tools: the exact calculator, the local search, the agent's LLM and its trace.
+
+The ReAct prompt and the agent are the notebook's: ``test_chapter07_notebook_steps.py`` runs them.
+"""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
 import pytest
-from conversation_memory import PromptRecorder
-from langchain_core.language_models.fake import FakeListLLM
+from langchain_core.agents import AgentAction
 from react_agent_tools import (
     LOCAL_SEARCH_LABEL,
     calculate,
     load_corpus,
     local_search,
-    make_agent_executor,
     make_calculator_tool,
     make_search_tool,
     print_trace,
@@ -70,66 +71,76 @@ def test_search_probe_gives_up_fast_without_network():
     assert time.monotonic() - started < 5
 
 
-def tools():
-    return [make_calculator_tool(), make_search_tool(online=False)]
+def test_tools_are_named_and_described_in_english_like_the_react_prompt():
+    tools = [make_calculator_tool(), make_search_tool(online=False)]
+    assert [tool.name for tool in tools] == ["calculator", "web_search"]
+    for tool in tools:
+        assert tool.description.isascii() and tool.description.endswith(".")
 
 
-def test_react_prompt_lists_the_tool_names_and_descriptions():
-    recorder = PromptRecorder()
-    llm = FakeListLLM(responses=["I now know the final answer\nFinal Answer: done"])
-    make_agent_executor(llm, tools(), verbose=False).invoke({"input": QUESTION}, {"callbacks": [recorder]})
-    prompt = recorder.prompts[0]
-    assert "Action: one of [calculator, web_search]" in prompt
-    assert "calculator" in prompt.split("Reply in")[0] and "web_search" in prompt.split("Reply in")[0]
-    assert f"Question: {QUESTION}" in prompt
-
-
-def test_agent_uses_both_tools_and_finishes(capsys):
-    llm = FakeListLLM(responses=[
-        "I should look the price up.\nAction: web_search\nAction Input: MacBook Pro price USD",
-        "Now convert it.\nAction: calculator\nAction Input: 2249 * 0.85",
-        "I now know the final answer\nFinal Answer: 2,249 USD is 1911.65 EUR.",
-    ])
-    recorder = PromptRecorder()
-    result = make_agent_executor(llm, tools(), verbose=False).invoke({"input": QUESTION}, {"callbacks": [recorder]})
-    steps = result["intermediate_steps"]
-    assert [action.tool for action, _ in steps] == ["web_search", "calculator"]
-    assert "2,249" in steps[0][1] and steps[1][1] == "1911.65"
-    assert result["output"] == "2,249 USD is 1911.65 EUR."
-    assert "Observation: 1911.65" in recorder.prompts[-1]  # the tool's answer went back to the model
+def test_print_trace_lists_each_step(capsys):
+    result = {"intermediate_steps": [(AgentAction("web_search", "MacBook Pro price", ""), "2,249 USD"),
+                                     (AgentAction("calculator", "2249 * 0.85", ""), "1911.65")],
+              "output": "1911.65 EUR"}
     print_trace(result)
-    assert "calculator" in capsys.readouterr().out
+    lines = capsys.readouterr().out.splitlines()
+    assert "第 1 步" in lines[0] and "web_search" in lines[0] and "2,249 USD" in lines[1]
+    assert "第 2 步" in lines[2] and "calculator" in lines[2] and "1911.65" in lines[3]
+    assert lines[-1] == "共 2 步；最後的回答：'1911.65 EUR'"
 
 
-def test_agent_stops_within_its_iteration_bound_on_unparseable_replies():
-    llm = FakeListLLM(responses=["I am a small model and I ramble."] * 20)
-    result = make_agent_executor(llm, tools(), max_iterations=3, verbose=False).invoke({"input": QUESTION})
-    assert len(result["intermediate_steps"]) == 3 and llm.i == 3
-    assert "iteration limit" in result["output"]
+def test_openai_is_not_ready_without_a_key(monkeypatch, capsys):
+    from react_agent_tools import openai_ready
 
-
-def test_agent_handles_an_unknown_tool():
-    llm = FakeListLLM(responses=["Action: wikipedia\nAction Input: MacBook", "Final Answer: ok"] * 3)
-    result = make_agent_executor(llm, tools(), max_iterations=3, verbose=False).invoke({"input": QUESTION})
-    assert "is not a valid tool" in result["intermediate_steps"][0][1]
-
-
-def test_agent_llm_is_local_without_a_key(monkeypatch, capsys):
-    from react_agent_tools import pick_agent_llm
-
-    local = FakeListLLM(responses=["x"])
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    assert pick_agent_llm(local) is local
+    assert openai_ready() is False
     assert "OPENAI_API_KEY" in capsys.readouterr().out
 
 
-def test_agent_llm_falls_back_when_langchain_openai_is_missing(monkeypatch, capsys):
-    import sys
+def test_openai_is_not_ready_when_langchain_openai_is_missing(monkeypatch, capsys):
+    import importlib.util
 
-    from react_agent_tools import pick_agent_llm
+    from react_agent_tools import openai_ready
 
-    local = FakeListLLM(responses=["x"])
     monkeypatch.setenv("OPENAI_API_KEY", "not-a-real-key")
-    monkeypatch.setitem(sys.modules, "langchain_openai", None)  # import fails
-    assert pick_agent_llm(local) is local
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *args: None if name == "langchain_openai" else real_find_spec(name, *args))
+    assert openai_ready() is False
     assert "langchain-openai" in capsys.readouterr().out
+
+
+def test_openai_is_ready_with_a_key_and_the_package(monkeypatch, capsys):
+    import importlib.util
+
+    from react_agent_tools import openai_ready
+
+    monkeypatch.setenv("OPENAI_API_KEY", "not-a-real-key")
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *args: object())
+    assert openai_ready() is True
+    assert capsys.readouterr().out == ""
+
+
+def test_offline_profile_searches_locally_without_probing_the_network(monkeypatch):
+    import react_agent_tools
+
+    def no_probe(*args, **kwargs):
+        raise AssertionError("the offline profile must not probe the network")
+
+    monkeypatch.setenv("LLMBOOK_PROFILE", "offline")
+    monkeypatch.setattr(react_agent_tools, "web_search_available", no_probe)
+    result = make_search_tool().run("MacBook Pro price")
+    assert result.startswith(LOCAL_SEARCH_LABEL)
+
+
+def test_a_failed_web_search_answers_from_the_local_collection(monkeypatch):
+    from langchain_community.tools import DuckDuckGoSearchResults
+
+    def rate_limited(self, *args, **kwargs):
+        raise RuntimeError("202 Ratelimit")
+
+    monkeypatch.setattr(DuckDuckGoSearchResults, "run", rate_limited)
+    result = make_search_tool(online=True).run("MacBook Pro price")
+    first, _, rest = result.partition("\n")
+    assert "DuckDuckGo" in first and "Ratelimit" in first
+    assert rest.startswith(LOCAL_SEARCH_LABEL) and "MacBook" in rest

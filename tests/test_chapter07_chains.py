@@ -1,14 +1,14 @@
-"""Chapter 7 chains and prompt formats: each key comes from its own prompt; chat templates render right."""
+"""Chapter 7 (補充) prompt formats: a GGUF's own chat template renders the book's hand-written format.
+
+The book's chains themselves run from the notebook's cells in ``test_chapter07_notebook_steps.py``.
+"""
 
 from __future__ import annotations
 
 import pytest
-from conversation_memory import PromptRecorder
-from langchain_core.language_models.fake import FakeListLLM
-from langchain_core.prompts import PromptTemplate
 from prompt_formats import chat_format, chat_prompt, render_chat_template
-from story_chains import CHARACTER_REQUEST, STORY_REQUEST, TITLE_REQUEST, story_chain
 
+# the notebook's (and the book's) hand-written template; test_chapter07_notebook_steps checks the notebook has it
 BOOK_PHI3 = "<s><|user|>\n{input_prompt}<|end|>\n<|assistant|>"
 CHATML = ("{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + "
           "'<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
@@ -33,29 +33,6 @@ def phi3_template() -> str:
     from llmbook.offline.sources import llama_cpp_vocab_dir
 
     return gguf.GGUFReader(llama_cpp_vocab_dir() / VOCAB_GGUF).fields["tokenizer.chat_template"].contents()
-
-
-def test_story_chain_returns_the_books_keys_each_from_its_own_prompt():
-    llm = FakeListLLM(responses=[" The Lost Letter \n", "Mia is twelve. She misses her mother.", "Once upon a time…"])
-    prompts = [PromptTemplate.from_template(t) for t in (TITLE_REQUEST, CHARACTER_REQUEST, STORY_REQUEST)]
-    recorder = PromptRecorder()
-    result = story_chain(llm, *prompts).invoke("a girl that lost her mother", {"callbacks": [recorder]})
-    assert set(result) == {"summary", "title", "character", "story"}
-    assert result["title"] == "The Lost Letter"
-    assert result["character"] == "Mia is twelve. She misses her mother."
-    assert result["story"] == "Once upon a time…"
-    title_prompt, character_prompt, story_prompt = recorder.prompts
-    assert title_prompt == prompts[0].format(summary="a girl that lost her mother")
-    assert character_prompt == prompts[1].format(summary=result["summary"], title="The Lost Letter")
-    assert story_prompt == prompts[2].format(summary=result["summary"], title="The Lost Letter",
-                                             character=result["character"])
-
-
-def test_story_chain_accepts_a_dict_too():
-    llm = FakeListLLM(responses=["T", "C", "S"])
-    prompts = [PromptTemplate.from_template(t) for t in (TITLE_REQUEST, CHARACTER_REQUEST, STORY_REQUEST)]
-    assert story_chain(llm, *prompts).invoke({"summary": "x"}) == {"summary": "x", "title": "T", "character": "C",
-                                                                   "story": "S"}
 
 
 def test_phi3_chat_template_gives_the_books_hand_written_format():
