@@ -1,4 +1,8 @@
-"""Chapter 3 helpers: look inside a causal LM -- parameters, next-token choice, the KV cache."""
+"""Chapter 3's 補充 helpers: parameters per component, the top-k next tokens and temperature, timing the KV cache.
+
+The book's own steps (model.model, model.lm_head, argmax, generate with and without the cache) run in the
+notebook's cells, not here; tests/test_chapter03_inside_llm.py executes those cells.
+"""
 
 from __future__ import annotations
 
@@ -32,14 +36,6 @@ def parameter_counts(model: torch.nn.Module) -> dict[str, int]:
     for name, parameter in model.named_parameters():  # named_parameters() yields a shared tensor once
         counts[component_of(name)] += parameter.numel()
     return counts
-
-
-@torch.no_grad()
-def forward_pieces(model, input_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Run the transformer blocks and the LM head separately: (hidden states, logits)."""
-    hidden_states = model.model(input_ids)[0]
-    logits = model.lm_head(hidden_states)
-    return hidden_states, logits
 
 
 def softmax_with_temperature(logits: torch.Tensor, temperature: float) -> torch.Tensor:

@@ -1,20 +1,29 @@
-"""Chapter 3's steps on the real SmolLM2 (offline profile) and on a tiny Phi-3 (the book's class)."""
+"""Chapter 3's steps on the real SmolLM2 (offline profile) and on a tiny Phi-3 (the book's class).
 
+The book's section 3.3 runs in the notebook's own cells (executed here on each model), so the test checks the
+code the reader runs; the 補充 helpers come from chapter03/inside_llm.py.
+"""
+
+from pathlib import Path
+
+import nbformat
 import pytest
 import torch
 from inside_llm import (
     COMPONENTS,
     attention_summary,
-    forward_pieces,
     greedy_generate,
     parameter_counts,
     softmax_with_temperature,
     top_k_next_tokens,
 )
+from notebook_code import python_source
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from llmbook.offline.phi3 import build_tiny_phi3
 from llmbook.offline.smollm2 import build_smollm2
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "chapter03" / "chapter03_looking_inside_llms.ipynb"
 
 APOLOGY = "Write a very long email apologizing to Sarah for the tragic gardening mishap. Explain how it happened."
 
@@ -31,15 +40,27 @@ def encode(tokenizer, text):
     return tokenizer(text, return_tensors="pt").input_ids
 
 
-def test_logits_shape_and_argmax_is_the_first_greedy_token(model_and_tokenizer):
+def run_notebook_cells(namespace: dict, *markers: str) -> dict:
+    """Execute, in notebook order, the code cells of chapter 3 that contain each marker (one cell per marker)."""
+    cells = [cell.source for cell in nbformat.read(NOTEBOOK, as_version=4).cells if cell.cell_type == "code"]
+    for marker in markers:
+        matching = [source for source in cells if marker in source]
+        assert len(matching) == 1, f"expected one cell containing {marker!r}, found {len(matching)}"
+        exec(compile(python_source(matching[0]), f"{NOTEBOOK.name} [{marker}]", "exec"), namespace)
+    return namespace
+
+
+def test_notebook_section_3_3_shapes_and_argmax_is_the_first_greedy_token(model_and_tokenizer):
     model, tokenizer = model_and_tokenizer
-    input_ids = encode(tokenizer, "The capital of France is")
-    hidden, logits = forward_pieces(model, input_ids)
+    ns = run_notebook_cells({"model": model, "tokenizer": tokenizer},
+                            "model.lm_head(model_output[0])", "token_id = lm_head_output[0, -1].argmax(-1)")
+    input_ids, hidden, logits = ns["input_ids"], ns["model_output"][0], ns["lm_head_output"]
+    assert ns["prompt"] == "The capital of France is"
     assert hidden.shape == (1, input_ids.shape[1], model.config.hidden_size)
     assert logits.shape == (1, input_ids.shape[1], model.config.vocab_size)
     generated = greedy_generate(model, input_ids, max_new_tokens=1, use_cache=True)
-    assert int(logits[0, -1].argmax()) == int(generated[0, -1])
-    # The two pieces together are exactly the full forward pass.
+    assert int(ns["token_id"]) == int(generated[0, -1])
+    # model.model followed by model.lm_head is exactly the full forward pass.
     with torch.no_grad():
         torch.testing.assert_close(model(input_ids).logits, logits)
 
@@ -75,7 +96,8 @@ def test_offline_smollm2_predicts_paris():
     folder = build_smollm2()
     model = AutoModelForCausalLM.from_pretrained(folder)
     tokenizer = AutoTokenizer.from_pretrained(folder)
-    _, logits = forward_pieces(model, encode(tokenizer, "The capital of France is"))
+    ns = run_notebook_cells({"model": model, "tokenizer": tokenizer}, "model.lm_head(model_output[0])")
+    logits = ns["lm_head_output"].detach()
     assert tokenizer.decode(logits[0, -1].argmax()) == " Paris"
     assert top_k_next_tokens(logits[0, -1], tokenizer, k=3)[0][0] == " Paris"
 

@@ -1,14 +1,32 @@
 """The offline factory: the real SmolLM2 and the tiny Phi-3 of the book's own class."""
 
+import ast
+from pathlib import Path
+
+import nbformat
 import pytest
 import torch
+from notebook_code import python_source
 from transformers import AutoModelForCausalLM, AutoTokenizer, Phi3ForCausalLM, pipeline
 
 from llmbook.offline.phi3 import build_tiny_phi3, write_tiny_phi3
 from llmbook.offline.smollm2 import build_smollm2
 from llmbook.offline.sources import llama_cpp_test_vectors
 
-JOKE_REQUEST = [{"role": "user", "content": "Create a funny joke about chickens."}]
+CHAPTER1 = Path(__file__).resolve().parents[1] / "chapter01" / "chapter01_introduction.ipynb"
+
+
+def chapter1_messages() -> list[dict]:
+    """The ``messages = [...]`` literal of chapter 1's notebook, so the test sends what the reader sends."""
+    for cell in nbformat.read(CHAPTER1, as_version=4).cells:
+        if cell.cell_type == "code":
+            for node in ast.parse(python_source(cell.source)).body:
+                if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["messages"]:
+                    return ast.literal_eval(node.value)
+    raise LookupError("chapter 1 defines no messages")
+
+
+JOKE_REQUEST = chapter1_messages()
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +44,8 @@ def test_tiny_phi3_is_the_books_class(tiny_phi3):
 def test_tiny_phi3_chat_template_renders_phis_format(tiny_phi3):
     _, tokenizer = tiny_phi3
     text = tokenizer.apply_chat_template(JOKE_REQUEST, tokenize=False, add_generation_prompt=True)
-    assert text == "<|user|>\nCreate a funny joke about chickens.<|end|>\n<|assistant|>\n"
+    assert JOKE_REQUEST[0]["role"] == "user" and "chickens" in JOKE_REQUEST[0]["content"]
+    assert text == f"<|user|>\n{JOKE_REQUEST[0]['content']}<|end|>\n<|assistant|>\n"
     ids = tokenizer.apply_chat_template(JOKE_REQUEST, add_generation_prompt=True, return_dict=True)["input_ids"]
     # The chat markers are single special tokens of the real vocabulary.
     for marker in ("<|user|>", "<|end|>", "<|assistant|>"):

@@ -54,8 +54,9 @@ def glossary_terms() -> dict[str, str]:
     rows = {}
     for line in (ROOT / "GLOSSARY.md").read_text(encoding="utf-8").splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-        if len(cells) >= 2 and line.startswith("|") and not set(cells[0]) <= set("-: ") and cells[0] != "中文":
-            rows[cells[1].lower()] = cells[0]
+        # Columns: English | the book's term | a common alternative or a note
+        if len(cells) >= 2 and line.startswith("|") and not set(cells[0]) <= set("-: ") and cells[0] != "English":
+            rows[cells[0].lower()] = cells[1]
     return rows
 
 
