@@ -9,13 +9,14 @@ from opencc import OpenCC
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Pairs where s2tw picks one of two characters that Taiwanese writing uses both of.
+# Pairs where s2tw picks one of two characters that Taiwanese writing uses both of. Only characters that are
+# themselves Traditional (in Big5) belong here: a Simplified-only character such as 复, 团 or 尽 must fail.
 ALLOWED_VARIANTS = {("了", "瞭"), ("布", "佈"), ("著", "着"), ("占", "佔"), ("周", "週"), ("台", "臺"),
                     ("干", "幹"), ("制", "製"), ("面", "麵"), ("里", "裡"), ("系", "係"), ("只", "隻"),
                     ("准", "準"), ("表", "錶"), ("才", "纔"), ("采", "採"), ("余", "餘"), ("征", "徵"),
-                    ("于", "於"), ("后", "後"), ("复", "復"), ("合", "閤"), ("松", "鬆"), ("向", "嚮"),
+                    ("于", "於"), ("后", "後"), ("合", "閤"), ("松", "鬆"), ("向", "嚮"),
                     ("回", "迴"), ("注", "註"), ("游", "遊"), ("云", "雲"), ("谷", "穀"), ("范", "範"),
-                    ("丑", "醜"), ("斗", "鬥"), ("冲", "衝"), ("卷", "捲"), ("尽", "盡"), ("团", "團")}
+                    ("丑", "醜"), ("斗", "鬥"), ("卷", "捲")}
 MAINLAND_TERMS = ("代碼", "網絡", "默認", "信息", "數據", "運行", "軟件", "內存", "緩存", "支持", "創建", "設置",
                   "視頻", "用戶", "字符", "變量", "對象", "調用", "接口", "服務器", "線程", "屏幕", "質量", "激活函數",
                   "鼠標", "硬盤", "打印", "兼容", "插件", "文件夾", "菜單")
@@ -35,6 +36,20 @@ def prose_files():
 
 PROSE = list(prose_files())
 IDS = [name for name, _ in PROSE]
+
+
+def test_allowed_variants_are_all_traditional_characters():
+    # Big5 is Taiwan's Traditional character set: a Simplified-only character cannot be encoded in it.
+    assert [a for a, _ in sorted(ALLOWED_VARIANTS) if not can_encode_big5(a)] == []
+    assert not can_encode_big5("团") and not can_encode_big5("尽")
+
+
+def can_encode_big5(character: str) -> bool:
+    try:
+        character.encode("big5")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @pytest.mark.parametrize(("name", "text"), PROSE, ids=IDS)
