@@ -21,13 +21,13 @@ from llmbook.offline.bbc_topics import BBC_TOPICS, read_article
 
 DATASET_ID = "maartengr/arxiv_nlp"
 BOOK_SIZE = 44_949
-# The cpu profile's default: embedding ~1.5 min and naming the topics with a local LLM keep a
-# 4-core laptop near 10 minutes for the whole notebook (benchmarks/embedding_rate_ch05.py).
+# The cpu profile's default sample: small enough that embedding it and naming its topics with a
+# local LLM stay practical on a laptop CPU (benchmarks/embedding_rate_ch05.py measures the rate).
 CPU_SAMPLE_SIZE = 3_000
 SAMPLE_SEED = 42
 # A BBC article's first paragraph is a one-sentence summary (~22 words); the first
 # OFFLINE_ABSTRACT_WORDS words (lead + the start of the story) play the part of an abstract and
-# keep offline embedding fast (full articles: ~350 s on 2 cores).
+# keep offline embedding fast (whole articles take several times longer to embed).
 OFFLINE_ABSTRACT_WORDS = 60
 
 

@@ -1,14 +1,17 @@
-"""Chapter 5 topic labellers: Flan-T5 through a small pipeline, OpenAI with a key, else a local LLM.
+"""Chapter 5 topic labellers: infrastructure around the notebook's text-generation steps.
+
+The prompts and the book's ``TextGeneration`` / ``OpenAI`` representation models are built in the
+notebook; this module holds what the notebook needs around them:
 
 * ``text2text_pipeline(model_id)`` -- transformers 5 removed the ``text2text-generation`` pipeline
   that the book hands to BERTopic's ``TextGeneration``; ``Text2TextGenerationPipeline`` is a small
   ``transformers.Pipeline`` for encoder-decoder models (T5) that returns what BERTopic reads:
   ``[{"generated_text": ...}]``.
 * ``OPENAI_MODEL`` -- the one setting for the OpenAI model (``gpt-3.5-turbo``, the book's, is retired);
-  ``openai_representation()`` builds BERTopic's OpenAI representation and checks the key first,
-  failing with a clear message when it is refused.
+  ``check_openai_key(client)`` turns a refused key into a clear message before any topic is labelled.
 * ``choose_labeller()`` -- ``"openai"`` when ``OPENAI_API_KEY`` is set, otherwise ``"llama.cpp"``:
-  ``local_llm_representation()`` runs a local GGUF model through BERTopic's ``LlamaCPP`` representation.
+  ``local_llm_representation()`` runs a local GGUF model (the stand-in for OpenAI without a key)
+  through BERTopic's ``LlamaCPP`` representation model.
 """
 
 from __future__ import annotations
@@ -19,14 +22,6 @@ from transformers import AutoModelForSeq2SeqLM, AutoTokenizer, Pipeline
 
 # The book used gpt-3.5-turbo, which OpenAI has retired. Change the model here (or set OPENAI_MODEL).
 OPENAI_MODEL = os.environ.get("OPENAI_MODEL", "gpt-4o-mini")
-
-# Worded so that even a 135M chat model (the offline SmolLM2) answers with a title, not a sentence
-# about the keywords. BERTopic fills in [DOCUMENTS] and [KEYWORDS].
-LABEL_PROMPT = """Documents:
-[DOCUMENTS]
-Keywords: [KEYWORDS]
-
-Write a short title (at most five words) for the topic of these documents. Answer with the title only."""
 
 
 class Text2TextGenerationPipeline(Pipeline):
@@ -76,25 +71,12 @@ def check_openai_key(client) -> None:
         ) from error
 
 
-def openai_representation(client=None, model: str = OPENAI_MODEL, prompt: str = LABEL_PROMPT, **kwargs):
-    """BERTopic's OpenAI representation, after checking that the key is accepted."""
-    import openai
-    from bertopic.representation import OpenAI
-
-    if client is None:
-        if not os.environ.get("OPENAI_API_KEY"):
-            raise OpenAIKeyError("沒有設定 OPENAI_API_KEY。/ OPENAI_API_KEY is not set")
-        client = openai.OpenAI()
-    check_openai_key(client)
-    return OpenAI(client, model=model, prompt=prompt, **kwargs)
-
-
-def local_llm_representation(gguf_path: str, prompt: str = LABEL_PROMPT, n_ctx: int = 2048,
+def local_llm_representation(gguf_path: str, prompt: str, n_ctx: int = 2048,
                              max_tokens: int = 16, nr_docs: int = 3, doc_length: int = 40, **kwargs):
-    """BERTopic's LlamaCPP representation on a local GGUF file: greedy, a short label per topic.
+    """BERTopic's LlamaCPP representation model on a local GGUF file: greedy, one short label per topic.
 
-    Three documents of at most 40 words each keep the prompt near 250 tokens, so a laptop CPU
-    labels a topic in seconds.
+    ``prompt`` is the notebook's, with BERTopic's ``[DOCUMENTS]`` and ``[KEYWORDS]`` placeholders.
+    Three documents of at most 40 words each keep the prompt short, so a CPU labels a topic quickly.
     """
     from bertopic.representation import LlamaCPP
     from llama_cpp import Llama

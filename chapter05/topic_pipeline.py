@@ -1,12 +1,10 @@
-"""Chapter 5 pipeline helpers: cached embeddings, a scaled cluster size, checks of the clusters.
+"""Chapter 5 pipeline helpers: cached embeddings, UMAP's compile cache, a check of the clusters.
 
 Plain functions the notebook calls between the book's own cells:
 
 * ``enable_numba_cache()``      -- keep UMAP's numba compilation between runs (call before ``import umap``);
 * ``encode_with_cache(...)``    -- ``model.encode`` with the result stored on disk, keyed by model and texts;
-* ``scaled_min_cluster_size()`` -- the book's ``min_cluster_size=50`` for 44,949 abstracts, scaled to the corpus;
-* ``cluster_topic_agreement()`` -- adjusted Rand index against known topics, on the clustered documents;
-* ``topic_differences()``       -- the book's before/after table of topic words.
+* ``cluster_topic_agreement()`` -- adjusted Rand index against known topics, on the clustered documents.
 """
 
 from __future__ import annotations
@@ -16,21 +14,15 @@ import os
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from llmbook.profiles import cache_dir
-
-BOOK_DOCS = 44_949
-BOOK_MIN_CLUSTER_SIZE = 50
-# Below this many documents per cluster HDBSCAN splits a corpus of news into crumbs.
-MIN_CLUSTER_SIZE_FLOOR = 20
 
 
 def enable_numba_cache(folder: Path | None = None) -> Path:
     """Point ``NUMBA_CACHE_DIR`` at a persistent folder (unless already set); returns the folder.
 
-    UMAP's first fit compiles its numba code (~45 s on 2 cores); with the cache the next kernel
-    reuses it. Must run before ``umap`` (and so numba) is imported.
+    UMAP's first fit compiles its numba code; with the cache the next kernel reuses it.
+    Must run before ``umap`` (and so numba) is imported.
     """
     if "NUMBA_CACHE_DIR" not in os.environ:
         os.environ["NUMBA_CACHE_DIR"] = str(folder or cache_dir() / "numba")
@@ -73,19 +65,6 @@ def encode_with_cache(model, texts: list[str], model_id: str, folder: Path | Non
     return embeddings
 
 
-def scaled_min_cluster_size(n_docs: int, book_size: int = BOOK_MIN_CLUSTER_SIZE,
-                            book_docs: int = BOOK_DOCS, floor: int = MIN_CLUSTER_SIZE_FLOOR) -> int:
-    """The book's ``min_cluster_size`` for its 44,949 abstracts, scaled to ``n_docs``.
-
-    For a smaller corpus the book's 50 would ask for clusters as large, relatively, as 1,000 of
-    the book's documents; scaling keeps the proportion (``50 * n_docs / 44,949``), and ``floor``
-    stops it from falling to a handful of documents. The full corpus keeps 50.
-    """
-    if n_docs >= book_docs:
-        return book_size
-    return max(floor, round(book_size * n_docs / book_docs))
-
-
 def cluster_topic_agreement(clusters, topics) -> dict:
     """How well clusters recover known topics: ARI on the clustered documents, and the outliers.
 
@@ -102,15 +81,3 @@ def cluster_topic_agreement(clusters, topics) -> dict:
     ari = adjusted_rand_score(topics[clustered], clusters[clustered]) if clustered.any() else 0.0
     return {"ari": float(ari), "outlier_share": float(1 - clustered.mean()),
             "n_clusters": int(len(set(clusters[clustered].tolist())))}
-
-
-def topic_differences(model, original_topics: dict, nr_topics: int = 5) -> pd.DataFrame:
-    """The first five words of the first ``nr_topics`` topics, before and after an update."""
-    rows = []
-    for topic in range(nr_topics):
-        if topic not in original_topics or not model.get_topic(topic):
-            break
-        before = " | ".join(word for word, _ in original_topics[topic][:5])
-        after = " | ".join(word for word, _ in model.get_topic(topic)[:5])
-        rows.append({"Topic": topic, "Original": before, "Updated": after})
-    return pd.DataFrame(rows, columns=["Topic", "Original", "Updated"])

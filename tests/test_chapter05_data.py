@@ -1,15 +1,14 @@
-"""Chapter 5: the corpus loader, the embedding cache, the scaled cluster size, the agreement score."""
+"""Chapter 5: the corpus loader, the embedding cache, the agreement score, the notebook's topic_differences."""
 
 import numpy as np
 import pandas as pd
 import pytest
 import topic_data
-from topic_data import BOOK_SIZE, first_words, known_topics, load_arxiv_nlp, load_bbc_articles
+from topic_data import first_words, known_topics, load_arxiv_nlp, load_bbc_articles
 from topic_pipeline import (
     cluster_topic_agreement,
     embedding_cache_key,
     encode_with_cache,
-    scaled_min_cluster_size,
 )
 
 
@@ -88,14 +87,6 @@ def test_gpu_profile_takes_everything(fake_arxiv):
     assert len(load_arxiv_nlp(cpu_sample_size=1000, profile="cpu")) == 100
 
 
-def test_min_cluster_size_scales_with_the_corpus():
-    assert scaled_min_cluster_size(BOOK_SIZE) == 50
-    assert scaled_min_cluster_size(100_000) == 50
-    assert scaled_min_cluster_size(2089) == 20  # floor
-    assert scaled_min_cluster_size(5000) == 20
-    assert scaled_min_cluster_size(22_475) == 25
-
-
 def test_agreement_scores_clusters_against_topics():
     topics = ["a"] * 4 + ["b"] * 4
     perfect = cluster_topic_agreement([1, 1, 1, 1, 0, 0, 0, 0], topics)
@@ -141,15 +132,21 @@ def test_cache_key_depends_on_every_text_and_the_model():
 
 
 def test_topic_differences_lists_before_and_after():
-    from topic_pipeline import topic_differences
+    from notebook_code import load_definitions
+
+    nb = load_definitions("chapter05/chapter05_text_clustering_topic_modeling.ipynb", "topic_differences")
 
     class Model:
         def get_topic(self, topic):
             return [(f"new{topic}-{i}", 1.0) for i in range(10)]
 
-    original = {t: [(f"old{t}-{i}", 1.0) for i in range(10)] for t in range(-1, 3)}
-    table = topic_differences(Model(), original)
+    original = {t: [(f"old{t}-{i}", 1.0) for i in range(10)] for t in range(-1, 7)}
+    table = nb.topic_differences(Model(), original)
     assert isinstance(table, pd.DataFrame)
-    assert table["Topic"].tolist() == [0, 1, 2]  # stops where the topics end
+    assert list(table.columns) == ["Topic", "Original", "Updated"]
+    assert table["Topic"].tolist() == [0, 1, 2, 3, 4]  # the first five topics, outliers (-1) left out
     assert table.loc[0, "Original"] == "old0-0 | old0-1 | old0-2 | old0-3 | old0-4"
     assert table.loc[2, "Updated"] == "new2-0 | new2-1 | new2-2 | new2-3 | new2-4"
+    assert nb.topic_differences(Model(), original, nr_topics=2)["Topic"].tolist() == [0, 1]
+    fewer = {t: words for t, words in original.items() if t < 3}
+    assert nb.topic_differences(Model(), fewer)["Topic"].tolist() == [0, 1, 2]  # stops where the topics end

@@ -1,4 +1,8 @@
-"""Chapter 5: representation models give one label list per topic; the LLM labellers; tiny Flan-T5."""
+"""Chapter 5: the notebook's representation models and prompts give one label list per topic.
+
+The prompts and ``topic_differences`` are read from the notebook itself, so these tests check what the
+reader runs. BERTopic is fitted on 200 BBC openings with KMeans (fast, and five topics for sure).
+"""
 
 import json
 import threading
@@ -6,23 +10,38 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import numpy as np
 import pytest
+from notebook_code import assigned_literals, load_definitions
 from topic_data import load_bbc_articles
 from topic_labelers import (
-    LABEL_PROMPT,
     OPENAI_MODEL,
     OpenAIKeyError,
     Text2TextGenerationPipeline,
+    check_openai_key,
     choose_labeller,
     local_llm_representation,
-    openai_representation,
     text2text_pipeline,
 )
-from topic_pipeline import enable_numba_cache, encode_with_cache, topic_differences
+from topic_pipeline import enable_numba_cache, encode_with_cache
 
 from llmbook.offline.bbc_topics import _build_flan_t5, build_tiny_flan_t5
 from llmbook.offline.sources import minilm_path, smollm2_gguf
 
 DOCS_PER_TOPIC = 40
+NOTEBOOK = "chapter05/chapter05_text_clustering_topic_modeling.ipynb"
+
+
+# The book's two prompts, in the notebook's wording: Flan-T5's, then the one for OpenAI / the local LLM.
+FLAN_T5_PROMPT, LLM_PROMPT = assigned_literals(NOTEBOOK, "prompt")
+topic_differences = load_definitions(NOTEBOOK, "topic_differences").topic_differences
+
+
+def test_the_notebooks_prompts_keep_the_books_placeholders():
+    for prompt in (FLAN_T5_PROMPT, LLM_PROMPT):
+        assert prompt.count("[DOCUMENTS]") == 1 and prompt.count("[KEYWORDS]") == 1
+    assert "'[KEYWORDS]'" in FLAN_T5_PROMPT  # quoted, as in the book
+    assert FLAN_T5_PROMPT.index("[DOCUMENTS]") < FLAN_T5_PROMPT.index("[KEYWORDS]")
+    # the book's OpenAI prompt asks for a label in a fixed format, which BERTopic's OpenAI model strips
+    assert LLM_PROMPT.rstrip().endswith("topic: <short topic label>")
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +87,14 @@ def test_kmeans_topics_follow_the_bbc_categories(fitted):
     assert adjusted_rand_score(truth, model.topics_) > 0.6
 
 
+def assert_topic_differences(table, model, original):
+    """One row per topic 0-4, with the first five words before and after the update."""
+    assert table["Topic"].tolist() == [0, 1, 2, 3, 4]
+    for row in table.itertuples():
+        assert row.Original == " | ".join(word for word, _ in original[row.Topic][:5])
+        assert row.Updated == " | ".join(word for word, _ in model.get_topic(row.Topic)[:5])
+
+
 @pytest.mark.parametrize("kind", ["keybert", "mmr", "flan-t5", "llama.cpp"])
 def test_representation_models_give_one_label_list_per_topic(fitted, tiny_t5, kind):
     from copy import deepcopy
@@ -82,14 +109,21 @@ def test_representation_models_give_one_label_list_per_topic(fitted, tiny_t5, ki
     elif kind == "mmr":
         representation = MaximalMarginalRelevance(diversity=0.5)
     elif kind == "flan-t5":
-        representation = TextGeneration(text2text_pipeline(tiny_t5), prompt="Topic: [KEYWORDS]. [DOCUMENTS]",
+        representation = TextGeneration(text2text_pipeline(tiny_t5), prompt=FLAN_T5_PROMPT,
                                         doc_length=50, tokenizer="whitespace")
     else:
-        representation = local_llm_representation(str(smollm2_gguf()), n_ctx=1024)
+        representation = local_llm_representation(str(smollm2_gguf()), prompt=LLM_PROMPT, n_ctx=1024)
     model.update_topics(docs, representation_model=representation, vectorizer_model=vectorizer)
     assert_one_label_list_per_topic(model, list(range(5)))
-    table = topic_differences(model, original)
-    assert table["Topic"].tolist() == [0, 1, 2, 3, 4]
+    assert_topic_differences(topic_differences(model, original), model, original)
+    if kind not in ("keybert", "mmr"):
+        # every topic got the prompt with its documents and keywords filled in
+        assert len(representation.prompts_) == 5
+        assert not any("[DOCUMENTS]" in p or "[KEYWORDS]" in p for p in representation.prompts_)
+        keywords = [word for word, _ in original[0][:3]]
+        assert all(word in representation.prompts_[0] for word in keywords)
+        expected_start = (FLAN_T5_PROMPT if kind == "flan-t5" else LLM_PROMPT).split("[DOCUMENTS]")[0]
+        assert all(p.startswith(expected_start) for p in representation.prompts_)
     if kind in ("keybert", "mmr"):
         assert all(len(words) == 10 for words in model.get_topics().values())
         # the new words come from the same vocabulary as c-TF-IDF's
@@ -148,14 +182,6 @@ def test_openai_is_chosen_only_with_a_key(monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     assert choose_labeller() == "openai"
     assert OPENAI_MODEL and OPENAI_MODEL != "gpt-3.5-turbo"
-    assert "[DOCUMENTS]" in LABEL_PROMPT and "[KEYWORDS]" in LABEL_PROMPT
-
-
-def test_openai_without_a_key_says_so(monkeypatch):
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    pytest.importorskip("openai")
-    with pytest.raises(OpenAIKeyError, match="OPENAI_API_KEY"):
-        openai_representation()
 
 
 class RefusingAPI(BaseHTTPRequestHandler):
@@ -184,14 +210,14 @@ def test_a_refused_openai_key_fails_with_a_clear_message():
     try:
         client = openai.OpenAI(api_key="sk-bad", base_url=f"http://127.0.0.1:{server.server_port}/v1", max_retries=0)
         with pytest.raises(OpenAIKeyError, match="OPENAI_API_KEY") as error:
-            openai_representation(client=client)
+            check_openai_key(client)
         assert "401" in str(error.value)
     finally:
         server.shutdown()
 
 
 class AcceptingAPI(BaseHTTPRequestHandler):
-    """A stand-in for the OpenAI API that accepts the key and names every topic "Stand-in label"."""
+    """A stand-in for the OpenAI API that accepts the key and answers "topic: Stand-in label" (the book's format)."""
 
     requests = []
 
@@ -212,7 +238,7 @@ class AcceptingAPI(BaseHTTPRequestHandler):
         AcceptingAPI.requests.append(request)
         self._reply({"id": "c", "object": "chat.completion", "created": 0, "model": request["model"],
                      "choices": [{"index": 0, "finish_reason": "stop",
-                                  "message": {"role": "assistant", "content": "Stand-in label"}}],
+                                  "message": {"role": "assistant", "content": "topic: Stand-in label"}}],
                      "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}})
 
     def log_message(self, *args):
@@ -223,6 +249,8 @@ def test_openai_path_labels_every_topic(fitted):
     from copy import deepcopy
 
     openai = pytest.importorskip("openai")
+    from bertopic.representation import OpenAI
+
     model, docs, vectorizer = fitted
     model = deepcopy(model)
     server = HTTPServer(("127.0.0.1", 0), AcceptingAPI)
@@ -230,12 +258,16 @@ def test_openai_path_labels_every_topic(fitted):
     try:
         client = openai.OpenAI(api_key="sk-good", base_url=f"http://127.0.0.1:{server.server_port}/v1",
                                max_retries=0)
-        model.update_topics(docs, representation_model=openai_representation(client=client),
-                            vectorizer_model=vectorizer)
+        check_openai_key(client)
+        # as in the notebook's OpenAI branch
+        representation = OpenAI(client, model=OPENAI_MODEL, exponential_backoff=True, prompt=LLM_PROMPT)
+        model.update_topics(docs, representation_model=representation, vectorizer_model=vectorizer)
     finally:
         server.shutdown()
+    # BERTopic strips the "topic: " the prompt asks for
     assert [words[0][0] for words in model.get_topics().values()] == ["Stand-in label"] * 5
     assert len(AcceptingAPI.requests) == 5
     assert {request["model"] for request in AcceptingAPI.requests} == {OPENAI_MODEL}
     prompt = AcceptingAPI.requests[0]["messages"][-1]["content"]
-    assert "Keywords:" in prompt and "[DOCUMENTS]" not in prompt and "[KEYWORDS]" not in prompt
+    assert "[DOCUMENTS]" not in prompt and "[KEYWORDS]" not in prompt
+    assert prompt.startswith(LLM_PROMPT.split("[DOCUMENTS]")[0]) and "topic: <short topic label>" in prompt
