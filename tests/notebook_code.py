@@ -49,15 +49,17 @@ def load_definitions(notebook: str | Path, *names: str) -> types.ModuleType:
     return module
 
 
-def assigned_strings(notebook: str | Path, name: str) -> list[str]:
-    """Every string literal the notebook assigns to ``name`` at the top level of a code cell, in cell
-    order: the sample texts and prompts a test checks are the ones the reader runs."""
+def assigned_literals(notebook: str | Path, name: str) -> list:
+    """Every literal (a string, a list of messages …) the notebook assigns to ``name`` at the top level
+    of a code cell, in cell order: the sample texts and prompts a test checks are the ones the reader runs."""
     values = []
     for cell in nbformat.read(ROOT / notebook, as_version=4).cells:
         if cell.cell_type != "code":
             continue
         for node in ast.parse(python_source(cell.source)).body:
-            if (isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == [name]
-                    and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)):
-                values.append(node.value.value)
+            if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == [name]:
+                try:
+                    values.append(ast.literal_eval(node.value))
+                except ValueError:
+                    continue  # not a literal: computed at run time
     return values

@@ -2,14 +2,13 @@
 vectors and tiktoken, stand-ins trained deterministically -- and the notebook's own show_tokens
 and sample text."""
 
-import ast
 import re
 
 import nbformat
 import pytest
 import tiktoken
 import token_gallery
-from notebook_code import ROOT, load_definitions, python_source
+from notebook_code import ROOT, assigned_literals, load_definitions, python_source
 from token_gallery import (
     BOOK_TOKENIZERS,
     algorithm_of,
@@ -22,7 +21,6 @@ from transformers import AutoModel, AutoTokenizer, DebertaV2Model
 from llmbook import pick_model
 from llmbook.offline import chapter02_assets as assets
 from llmbook.offline.sources import llama_cpp_test_vectors, llama_cpp_vocab_dir
-
 
 NOTEBOOK = "chapter02/chapter02_tokens_embeddings.ipynb"
 COLOURED = re.compile(r"\x1b\[30;48;2;(\d+;\d+;\d+)m(.*?)\x1b\[0m", re.DOTALL)
@@ -38,16 +36,7 @@ def notebook_code() -> list[str]:
     return [python_source(cell.source) for cell in nb.cells if cell.cell_type == "code"]
 
 
-def notebook_sample_text() -> str:
-    """The ``text = \"\"\"...\"\"\"`` the notebook hands to show_tokens, read from its cell."""
-    for source in notebook_code():
-        for node in ast.parse(source).body:
-            if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["text"]:
-                return ast.literal_eval(node.value)
-    raise LookupError("the notebook assigns no top-level `text`")
-
-
-SAMPLE_TEXT = notebook_sample_text()
+SAMPLE_TEXT = assigned_literals(NOTEBOOK, "text")[0]  # the text the notebook hands to show_tokens
 
 
 @pytest.fixture(scope="module")

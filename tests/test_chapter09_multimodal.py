@@ -6,7 +6,6 @@ and the sample texts are read from the cells that assign them, so the tests chec
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 import torch
@@ -23,7 +22,7 @@ from multimodal_helpers import (
     open_clip_names,
     zero_shot_labels,
 )
-from notebook_code import assigned_strings, load_definitions
+from notebook_code import assigned_literals, load_definitions
 from PIL import Image
 
 from llmbook.offline.multimodal import build_clip_tokenizer, build_tiny_blip2, build_tiny_clip
@@ -33,7 +32,7 @@ NOTEBOOK = "chapter09/chapter09_multimodal_llms.ipynb"
 
 def notebook_string(name: str) -> str:
     """The string literal the notebook assigns to ``name`` at the top level of a code cell."""
-    found = assigned_strings(NOTEBOOK, name)
+    found = assigned_literals(NOTEBOOK, name)
     assert len(found) == 1, f"{NOTEBOOK} assigns a string to {name!r} {len(found)} times"
     return found[0]
 

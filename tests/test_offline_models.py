@@ -1,12 +1,10 @@
 """The offline factory: the real SmolLM2 and the tiny Phi-3 of the book's own class."""
 
-import ast
 from pathlib import Path
 
-import nbformat
 import pytest
 import torch
-from notebook_code import python_source
+from notebook_code import assigned_literals
 from transformers import AutoModelForCausalLM, AutoTokenizer, Phi3ForCausalLM, pipeline
 
 from llmbook.offline.phi3 import build_tiny_phi3, write_tiny_phi3
@@ -16,17 +14,8 @@ from llmbook.offline.sources import llama_cpp_test_vectors
 CHAPTER1 = Path(__file__).resolve().parents[1] / "chapter01" / "chapter01_introduction.ipynb"
 
 
-def chapter1_messages() -> list[dict]:
-    """The ``messages = [...]`` literal of chapter 1's notebook, so the test sends what the reader sends."""
-    for cell in nbformat.read(CHAPTER1, as_version=4).cells:
-        if cell.cell_type == "code":
-            for node in ast.parse(python_source(cell.source)).body:
-                if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["messages"]:
-                    return ast.literal_eval(node.value)
-    raise LookupError("chapter 1 defines no messages")
-
-
-JOKE_REQUEST = chapter1_messages()
+# The ``messages`` literal of chapter 1's notebook, so the test sends what the reader sends.
+JOKE_REQUEST = assigned_literals(CHAPTER1, "messages")[0]
 
 
 @pytest.fixture(scope="module")
