@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from llmbook import get_profile, pick_model
-from llmbook.offline.bbc_topics import BBC_TOPICS, read_article
+from llmbook.offline.corpora import BBC_TOPICS, read_article
 
 DATASET_ID = "maartengr/arxiv_nlp"
 BOOK_SIZE = 44_949

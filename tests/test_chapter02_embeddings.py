@@ -9,7 +9,7 @@ from sentence_transformers import SentenceTransformer
 from song_and_word_vectors import as_url, load_word_vectors
 
 from llmbook import pick_model
-from llmbook.offline import chapter02_assets as assets
+from llmbook.offline import playlists as synthetic
 
 NOTEBOOK = "chapter02/chapter02_tokens_embeddings.ipynb"
 PLAYLISTS_URL = "https://storage.googleapis.com/maps-premium/dataset/yes_complete"
@@ -39,7 +39,7 @@ def notebook_playlists():
 
 
 def genres_of_synthetic_songs() -> dict[str, str]:
-    lines = (assets.playlist_dataset() / "genres.txt").read_text(encoding="utf-8").splitlines()
+    lines = (synthetic.playlist_dataset() / "genres.txt").read_text(encoding="utf-8").splitlines()
     return dict(line.split("\t") for line in lines if line.strip())
 
 
@@ -71,14 +71,14 @@ def test_books_ids_pass_through_in_the_gpu_and_cpu_profiles():
         assert pick_model("glove-wiki-gigaword-50", profile) == "glove-wiki-gigaword-50"
         assert pick_model(PLAYLISTS_URL, profile) == PLAYLISTS_URL
     assert as_url(PLAYLISTS_URL + "/") == PLAYLISTS_URL
-    assert as_url(str(assets.playlist_dataset())).startswith("file://")
+    assert as_url(str(synthetic.playlist_dataset())).startswith("file://")
 
 
 def test_notebook_reads_the_synthetic_playlists_in_the_books_layout(notebook_playlists):
     playlists, songs_df = notebook_playlists
-    lines = (assets.playlist_dataset() / "train.txt").read_text(encoding="utf-8").splitlines()
+    lines = (synthetic.playlist_dataset() / "train.txt").read_text(encoding="utf-8").splitlines()
     assert lines[0].startswith("#") and lines[1].startswith("#")  # the two header lines the notebook skips
-    assert len(playlists) >= assets.N_PLAYLISTS and min(map(len, playlists)) > 1
+    assert len(playlists) >= synthetic.N_PLAYLISTS and min(map(len, playlists)) > 1
     assert all(song.isdigit() for playlist in playlists for song in playlist)
     assert list(songs_df.columns) == ["title", "artist"] and len(songs_df) == 2400
     assert {song for playlist in playlists for song in playlist} == set(songs_df.index)
@@ -89,7 +89,7 @@ def test_notebook_reads_the_synthetic_playlists_in_the_books_layout(notebook_pla
 
 
 def test_synthetic_playlists_are_deterministic():
-    assert assets.synthetic_playlists() == assets.synthetic_playlists()
+    assert synthetic.synthetic_playlists() == synthetic.synthetic_playlists()
 
 
 def test_notebook_trains_word2vec_with_the_books_parameters():

@@ -19,7 +19,7 @@ from token_gallery import (
 from transformers import AutoModel, AutoTokenizer, DebertaV2Model
 
 from llmbook import pick_model
-from llmbook.offline import chapter02_assets as assets
+from llmbook.offline import tokenizer_builds
 from llmbook.offline.sources import llama_cpp_test_vectors, llama_cpp_vocab_dir
 
 NOTEBOOK = "chapter02/chapter02_tokens_embeddings.ipynb"
@@ -201,19 +201,19 @@ def test_starcoder2_splits_every_digit_and_gpt2_does_not():
     assert gpt2.tokenize("600") == ["600"]
 
 
-@pytest.mark.parametrize("train", [assets._train_bert_cased])  # tokenizers' WordPiece trainer was not
+@pytest.mark.parametrize("train", [tokenizer_builds._train_bert_cased, tokenizer_builds._train_t5_like, tokenizer_builds._train_galactica_like])
 def test_stand_in_tokenizers_are_deterministic(train, digests_of_two_builds):
     first, second = digests_of_two_builds(train, "tokenizer.json")
     assert first == second
 
 
 def test_stand_in_algorithms_match_the_originals():
-    assert algorithm_of(AutoTokenizer.from_pretrained(assets.bert_cased_standin())) == "WordPiece"
-    t5 = AutoTokenizer.from_pretrained(assets.flan_t5_standin())
+    assert algorithm_of(AutoTokenizer.from_pretrained(tokenizer_builds.bert_cased_standin())) == "WordPiece"
+    t5 = AutoTokenizer.from_pretrained(tokenizer_builds.flan_t5_standin())
     assert algorithm_of(t5) == "Unigram（SentencePiece）"
     assert t5("Hello").input_ids[-1] == t5.eos_token_id  # T5 appends </s>
     assert t5.decode(t5("a\t\tb\nc").input_ids, skip_special_tokens=True) == "a b c"  # white space collapses
-    cased = AutoTokenizer.from_pretrained(assets.bert_cased_standin())
+    cased = AutoTokenizer.from_pretrained(tokenizer_builds.bert_cased_standin())
     assert cased.tokenize("Hello") != cased.tokenize("hello")
 
 
@@ -235,7 +235,7 @@ def test_a_hub_style_gpt4_tokenizer_keeps_its_split_pattern(monkeypatch, tmp_pat
     import shutil
 
     folder = tmp_path / "gpt-4"
-    shutil.copytree(assets.gpt4_tokenizer(), folder)
+    shutil.copytree(tokenizer_builds.gpt4_tokenizer(), folder)
     config = json.loads((folder / "tokenizer_config.json").read_text())
     config["tokenizer_class"] = "GPT2TokenizerFast"
     (folder / "tokenizer_config.json").write_text(json.dumps(config))

@@ -23,8 +23,8 @@ from topic_labelers import (
 )
 from topic_pipeline import enable_numba_cache, encode_with_cache
 
-from llmbook.offline.bbc_topics import _build_flan_t5, build_tiny_flan_t5
 from llmbook.offline.sources import minilm_path, smollm2_gguf
+from llmbook.offline.tiny_models import _build_flan_t5, build_tiny_flan_t5
 
 DOCS_PER_TOPIC = 40
 NOTEBOOK = "chapter05/chapter05_text_clustering_topic_modeling.ipynb"
@@ -154,7 +154,7 @@ def test_flan_t5_pipeline_replaces_the_removed_task(tiny_t5):
 def test_tiny_flan_t5_is_the_books_class_with_t5_special_ids(tiny_t5):
     from transformers import AutoConfig, AutoTokenizer
 
-    from llmbook.offline.chapter02_assets import flan_t5_standin
+    from llmbook.offline.tokenizer_builds import flan_t5_standin
 
     config = AutoConfig.from_pretrained(tiny_t5)
     assert config.architectures == ["T5ForConditionalGeneration"]

