@@ -24,7 +24,7 @@ CORPUS_DIR = Path(__file__).resolve().parent / "search_corpus"
 LOCAL_SEARCH_LABEL = "［本機文件搜尋：沒有網路，結果來自本專案附的範例文件，不是網路上的即時資料］"
 
 # ---------------------------------------------------------------------------------------------
-# Calculator: Decimal arithmetic on a parsed expression (never eval), so 2249 * 0.85 == 1911.65.
+# Calculator: Decimal arithmetic on a parsed expression (never eval), so 449.99 * 32.5 == 14624.675.
 # ---------------------------------------------------------------------------------------------
 
 _BINARY = {
@@ -41,13 +41,13 @@ _REPLACEMENTS = {"×": "*", "x": "*", "X": "*", "÷": "/", "^": "**", "−": "-"
 
 
 def normalize_expression(text: str) -> str:
-    """Turn what a model tends to write ("$2,249 × 0.85", "`2249*0.85`") into a Python expression."""
+    """Turn what a model tends to write ("$449.99 × 32.5", "`449.99*32.5`", "NT$14,624") into a Python expression."""
     expression = text.strip().strip("`").strip()
     expression = expression.splitlines()[0] if expression else expression
     expression = re.sub(r"(?<=\d),(?=\d{3}\b)", "", expression)  # thousands separators
     for old, new in _REPLACEMENTS.items():
         expression = expression.replace(old, new)
-    expression = re.sub(r"[$€£¥%=?？]|USD|EUR|NTD|TWD", "", expression)
+    expression = re.sub(r"NT\$|[$€£¥%=?？]|USD|EUR|NTD|TWD", "", expression)
     return expression.strip()
 
 
@@ -55,7 +55,7 @@ def _evaluate(node: ast.AST) -> Decimal:
     if isinstance(node, ast.Expression):
         return _evaluate(node.body)
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
-        # repr keeps what was written ("0.85"), so Decimal does not inherit binary rounding.
+        # repr keeps what was written ("32.5"), so Decimal does not inherit binary rounding.
         return Decimal(repr(node.value)) if isinstance(node.value, float) else Decimal(node.value)
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
         left, right = _evaluate(node.left), _evaluate(node.right)
@@ -184,7 +184,7 @@ def make_calculator_tool():
 
     return Tool(
         name="calculator",
-        description="A calculator. Input: one arithmetic expression such as 2249 * 0.85 "
+        description="A calculator. Input: one arithmetic expression such as 449.99 * 32.5 "
                     "(numbers and + - * / ** ( ) only). Returns the exact result.",
         func=calculate,
     )

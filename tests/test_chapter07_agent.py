@@ -20,16 +20,21 @@ from react_agent_tools import (
     web_search_available,
 )
 
-QUESTION = ("What is the current price of a MacBook Pro in USD? How much would it cost in EUR if the exchange "
-            "rate is 0.85 EUR for 1 USD?")
+QUESTION = ("How much does a Nintendo Switch 2 cost in USD right now? What is that in TWD at an exchange rate "
+            "of 32.5 TWD per 1 USD?")
 
 
-@pytest.mark.parametrize("expression", ["2249 * 0.85", "2249*0.85", "$2,249 × 0.85", "`2249 * 0.85`",
-                                        "2249 x 0.85 = ?"])
-def test_calculator_computes_2249_times_085_exactly(expression):
-    assert calculate(expression) == "1911.65"
-    assert Decimal(calculate(expression)) == Decimal(2249) * Decimal("0.85")
-    assert 2249 * 0.85 != 1911.65  # what float arithmetic (and numexpr) would give instead
+@pytest.mark.parametrize("expression", ["449.99 * 32.5", "449.99*32.5", "$449.99 × 32.5", "`449.99 * 32.5`",
+                                        "449.99 x 32.5 = ?", "449.99 USD * 32.5 TWD"])
+def test_calculator_computes_44999_times_325_exactly(expression):
+    assert calculate(expression) == "14624.675"
+    assert Decimal(calculate(expression)) == Decimal("449.99") * Decimal("32.5")
+    assert 449.99 * 32.5 != 14624.675  # what float arithmetic (and numexpr) would give instead
+
+
+@pytest.mark.parametrize("expression, expected", [("NT$14,624.675 / 2", "7312.3375"), ("$1,000 * 32.5", "32500")])
+def test_calculator_drops_currency_signs_and_thousands_separators(expression, expected):
+    assert calculate(expression) == expected
 
 
 @pytest.mark.parametrize("expression, expected", [("(1 + 2) * 3", "9"), ("7 / 2", "3.5"), ("2 ** 10", "1024"),
@@ -44,22 +49,23 @@ def test_calculator_refuses_anything_else_with_a_message(expression):
 
 
 def test_tool_runs_the_calculator():
-    assert make_calculator_tool().run("2249 * 0.85") == "1911.65"
+    assert make_calculator_tool().run("449.99 * 32.5") == "14624.675"
 
 
 def test_local_search_finds_the_price_and_the_rate():
     assert len(load_corpus()) >= 5
     sources = [doc["source"] for doc in local_search(QUESTION)]
-    assert sources[:2] == ["macbook_pro_price.md", "exchange_rate.md"]
-    assert local_search("美元 歐元 匯率")[0]["source"] == "exchange_rate.md"
+    assert sorted(sources) == ["exchange_rate.md", "nintendo_switch_2_price.md"]  # one search returns both
+    assert local_search("Nintendo Switch 2 price")[0]["source"] == "nintendo_switch_2_price.md"
+    assert local_search("美元 新臺幣 匯率")[0]["source"] == "exchange_rate.md"
     assert local_search("weather in Paris") == []
 
 
 def test_offline_search_tool_labels_its_results():
     tool = make_search_tool(online=False)
     assert tool.name == "web_search"
-    result = tool.run("MacBook Pro price")
-    assert result.startswith(LOCAL_SEARCH_LABEL) and "2,249" in result
+    result = tool.run("Nintendo Switch 2 price")
+    assert result.startswith(LOCAL_SEARCH_LABEL) and "449.99" in result and "sample" in result.lower()
     assert tool.run("weather in Paris").startswith(LOCAL_SEARCH_LABEL)
 
 
@@ -79,14 +85,14 @@ def test_tools_are_named_and_described_in_english_like_the_react_prompt():
 
 
 def test_print_trace_lists_each_step(capsys):
-    result = {"intermediate_steps": [(AgentAction("web_search", "MacBook Pro price", ""), "2,249 USD"),
-                                     (AgentAction("calculator", "2249 * 0.85", ""), "1911.65")],
-              "output": "1911.65 EUR"}
+    result = {"intermediate_steps": [(AgentAction("web_search", "Nintendo Switch 2 price", ""), "449.99 USD"),
+                                     (AgentAction("calculator", "449.99 * 32.5", ""), "14624.675")],
+              "output": "14624.675 TWD"}
     print_trace(result)
     lines = capsys.readouterr().out.splitlines()
-    assert "第 1 步" in lines[0] and "web_search" in lines[0] and "2,249 USD" in lines[1]
-    assert "第 2 步" in lines[2] and "calculator" in lines[2] and "1911.65" in lines[3]
-    assert lines[-1] == "共 2 步；最後的回答：'1911.65 EUR'"
+    assert "第 1 步" in lines[0] and "web_search" in lines[0] and "449.99 USD" in lines[1]
+    assert "第 2 步" in lines[2] and "calculator" in lines[2] and "14624.675" in lines[3]
+    assert lines[-1] == "共 2 步；最後的回答：'14624.675 TWD'"
 
 
 def test_openai_is_not_ready_without_a_key(monkeypatch, capsys):
@@ -129,7 +135,7 @@ def test_offline_profile_searches_locally_without_probing_the_network(monkeypatc
 
     monkeypatch.setenv("LLMBOOK_PROFILE", "offline")
     monkeypatch.setattr(react_agent_tools, "web_search_available", no_probe)
-    result = make_search_tool().run("MacBook Pro price")
+    result = make_search_tool().run("Nintendo Switch 2 price")
     assert result.startswith(LOCAL_SEARCH_LABEL)
 
 
@@ -140,7 +146,7 @@ def test_a_failed_web_search_answers_from_the_local_collection(monkeypatch):
         raise RuntimeError("202 Ratelimit")
 
     monkeypatch.setattr(DuckDuckGoSearchResults, "run", rate_limited)
-    result = make_search_tool(online=True).run("MacBook Pro price")
+    result = make_search_tool(online=True).run("Nintendo Switch 2 price")
     first, _, rest = result.partition("\n")
     assert "DuckDuckGo" in first and "Ratelimit" in first
-    assert rest.startswith(LOCAL_SEARCH_LABEL) and "MacBook" in rest
+    assert rest.startswith(LOCAL_SEARCH_LABEL) and "Nintendo Switch 2" in rest

@@ -11,10 +11,10 @@ from langchain_core.prompts import PromptTemplate
 CHAT = PromptTemplate.from_template("History:\n{chat_history}\n\nUser: {input_prompt}\nAssistant:")
 SUMMARY = PromptTemplate.from_template("Summary so far:\n{summary}\n\nNew lines:\n{new_lines}\n\nNew summary:")
 TURNS = [
-    "Hi! My name is Maarten and I am 33 years old. What is 1 + 1?",
-    "What is 3 + 3?",
-    "What is 5 + 5?",
-    "What is my name?",
+    "Hello, I'm Mei-Ling and I'm 28 years old. What is 2 + 5?",
+    "What is 4 + 6?",
+    "What is 9 - 3?",
+    "Do you remember my name?",
 ]
 
 
@@ -31,7 +31,7 @@ def fake(n=20, prefix="answer"):
 def test_buffer_memory_puts_turn_one_into_the_prompt_of_turn_two():
     answers, prompts = run_turns(buffer_chat(CHAT | fake()), TURNS[:2])
     assert answers == ["answer 0", "answer 1"]
-    assert "Maarten" not in prompts[0].split("User:")[0]  # nothing remembered before turn 1
+    assert "Mei-Ling" not in prompts[0].split("User:")[0]  # nothing remembered before turn 1
     history = prompts[1].split("User:")[0]
     assert f"Human: {TURNS[0]}" in history and "AI: answer 0" in history
     assert prompts[1].rstrip().endswith(f"User: {TURNS[1]}\nAssistant:")
@@ -40,8 +40,8 @@ def test_buffer_memory_puts_turn_one_into_the_prompt_of_turn_two():
 def test_buffer_memory_keeps_threads_apart():
     chat = buffer_chat(CHAT | fake())
     run_turns(chat, TURNS[:1], thread_id="a")
-    _, prompts = run_turns(chat, ["What is my name?"], thread_id="b")
-    assert "Maarten" not in prompts[0]
+    _, prompts = run_turns(chat, ["Do you remember my name?"], thread_id="b")
+    assert "Mei-Ling" not in prompts[0]
     assert len(stored(chat, "a")["messages"]) == 2
 
 
@@ -49,9 +49,9 @@ def test_window_k2_drops_the_first_turn_after_two_more():
     answers, prompts = run_turns(window_chat(CHAT | fake(), k=2))
     assert answers == ["answer 0", "answer 1", "answer 2", "answer 3"]
     # turn 3 still sees turn 1 (two earlier exchanges); turn 4 sees only turns 2 and 3
-    assert "Maarten" in prompts[2]
+    assert "Mei-Ling" in prompts[2]
     last_history = prompts[3].split("User:")[0]
-    assert "Maarten" not in last_history and "answer 0" not in last_history
+    assert "Mei-Ling" not in last_history and "answer 0" not in last_history
     assert TURNS[1] in last_history and TURNS[2] in last_history
     assert "answer 1" in last_history and "answer 2" in last_history
 
@@ -70,8 +70,8 @@ def test_last_exchanges_starts_on_a_human_turn():
 
 
 def test_summary_memory_carries_the_summary_not_the_raw_turns():
-    llm = FakeListLLM(responses=["reply one", "SUMMARY: the user is Maarten, 33.", "reply two",
-                                 "SUMMARY: Maarten asked 3 + 3.", "reply three", "SUMMARY 3"])
+    llm = FakeListLLM(responses=["reply one", "SUMMARY: the user is Mei-Ling, 28.", "reply two",
+                                 "SUMMARY: Mei-Ling asked 4 + 6.", "reply three", "SUMMARY 3"])
     chat = summary_chat(CHAT | llm, SUMMARY | llm)
     answers, prompts = run_turns(chat, TURNS[:3])
     assert answers == ["reply one", "reply two", "reply three"]
@@ -79,10 +79,10 @@ def test_summary_memory_carries_the_summary_not_the_raw_turns():
     summary_prompts = [p for p in prompts if p.startswith("Summary so far:")]
     assert len(chat_prompts) == 3 and len(summary_prompts) == 3  # one summarising step per turn
     second = chat_prompts[1].split("User:")[0]
-    assert "SUMMARY: the user is Maarten, 33." in second
+    assert "SUMMARY: the user is Mei-Ling, 28." in second
     assert TURNS[0] not in second and "reply one" not in second and "Human:" not in second
     # the summarising step sees the old summary and only the newest exchange
-    assert "SUMMARY: the user is Maarten, 33." in summary_prompts[1]
+    assert "SUMMARY: the user is Mei-Ling, 28." in summary_prompts[1]
     assert f"Human: {TURNS[1]}" in summary_prompts[1] and TURNS[0] not in summary_prompts[1]
     state = stored(chat, "t")
     assert state["summary"] == "SUMMARY 3" and state["messages"] == []
@@ -99,4 +99,4 @@ def test_book_classes_from_langchain_classic_still_remember():
     chain = LLMChain(prompt=CHAT, llm=fake(), memory=memory)
     for text in TURNS:
         chain.invoke({"input_prompt": text}, {"callbacks": [recorder]})
-    assert "Maarten" in recorder.prompts[2] and "Maarten" not in recorder.prompts[3]
+    assert "Mei-Ling" in recorder.prompts[2] and "Mei-Ling" not in recorder.prompts[3]

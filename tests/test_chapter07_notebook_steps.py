@@ -17,8 +17,8 @@ from langchain_core.prompts import PromptTemplate
 from notebook_code import ROOT, python_source
 
 NOTEBOOK = ROOT / "chapter07" / "chapter07_langchain_llama_cpp.ipynb"
-QUESTION = ("What is the current price of a MacBook Pro in USD? How much would it cost in EUR if the exchange "
-            "rate is 0.85 EUR for 1 USD?")
+QUESTION = ("How much does a Nintendo Switch 2 cost in USD right now? What is that in TWD at an exchange rate "
+            "of 32.5 TWD per 1 USD?")
 
 
 def code_cells(start: str, stop: str) -> list[str]:
@@ -56,30 +56,30 @@ def book_template_cells():
 
 
 def test_basic_chain_sends_the_books_phi3_prompt():
-    llm, recorder = recording_llm(["Hello Maarten, 1 + 1 = 2."])
+    llm, recorder = recording_llm(["Hi Mei-Ling, 2 + 5 = 7."])
     namespace = {"llm": llm}
     values = run_cells(book_template_cells(), namespace)
     # the same text Phi-3's own chat template renders (test_chapter07_chains checks that side)
     assert namespace["template"] == "<s><|user|>\n{input_prompt}<|end|>\n<|assistant|>"
-    assert recorder.prompts == ["<s><|user|>\nHi! My name is Maarten. What is 1 + 1?<|end|>\n<|assistant|>"]
-    assert values[-1] == "Hello Maarten, 1 + 1 = 2."
+    assert recorder.prompts == ["<s><|user|>\nHello, I'm Mei-Ling. What is 2 + 5?<|end|>\n<|assistant|>"]
+    assert values[-1] == "Hi Mei-Ling, 2 + 5 = 7."
 
 
 def test_story_chain_is_three_links_each_filling_its_own_key():
-    llm, recorder = recording_llm(["basic", "Lost and Found", "The Lost Letter", "Mia is twelve.", "Once…"])
+    llm, recorder = recording_llm(["basic", "The Gull at the Lamp", "Salt and Feathers", "Old Tomas keeps the light.", "Once…"])
     namespace = {"llm": llm}
     run_cells(book_template_cells(), namespace)
     values = run_cells(code_cells("### 7.2.2", "## 7.3"), namespace)
-    summary = "a girl that lost her mother"
-    assert {"summary": summary, "title": "Lost and Found"} in values  # the first link alone
-    assert values[-1] == {"summary": summary, "title": "The Lost Letter", "character": "Mia is twelve.",
+    summary = "an old lighthouse keeper who befriends a lost seagull"
+    assert {"summary": summary, "title": "The Gull at the Lamp"} in values  # the first link alone
+    assert values[-1] == {"summary": summary, "title": "Salt and Feathers", "character": "Old Tomas keeps the light.",
                           "story": "Once…"}
     title_prompt, character_prompt, story_prompt = recorder.prompts[-3:]
     for prompt in (title_prompt, character_prompt, story_prompt):  # the book's hand-written Phi-3 format
         assert prompt.startswith("<s><|user|>\n") and prompt.endswith("<|end|>\n<|assistant|>")
         assert summary in prompt
-    assert "The Lost Letter" in character_prompt and "The Lost Letter" in story_prompt
-    assert "Mia is twelve." in story_prompt and "Mia is twelve." not in character_prompt
+    assert "Salt and Feathers" in character_prompt and "Salt and Feathers" in story_prompt
+    assert "Old Tomas keeps the light." in story_prompt and "Old Tomas keeps the light." not in character_prompt
 
 
 @pytest.fixture(scope="module")
@@ -103,27 +103,27 @@ def conversation_prompts(namespace, prompts):
 
 def test_without_memory_the_name_is_not_in_the_prompt(memory_run):
     _, _, prompts = memory_run
-    assert prompts[1:3] == ["<s><|user|>\nHi! My name is Maarten. What is 1 + 1?<|end|>\n<|assistant|>",
-                            "<s><|user|>\nWhat is my name?<|end|>\n<|assistant|>"]
+    assert prompts[1:3] == ["<s><|user|>\nHello, I'm Mei-Ling. What is 2 + 5?<|end|>\n<|assistant|>",
+                            "<s><|user|>\nDo you remember my name?<|end|>\n<|assistant|>"]
 
 
 def test_buffer_memory_puts_turn_one_into_turn_two(memory_run):
     namespace, _, prompts = memory_run
     (i, first), (_, second) = conversation_prompts(namespace, prompts)[:2]
     assert "Human:" not in first
-    assert f"Human: Hi! My name is Maarten. What is 1 + 1?\nAI: reply {i}" in second
-    assert second.endswith("What is my name?<|end|>\n<|assistant|>")
+    assert f"Human: Hello, I'm Mei-Ling. What is 2 + 5?\nAI: reply {i}" in second
+    assert second.endswith("Do you remember my name?<|end|>\n<|assistant|>")
 
 
 def test_window_of_two_drops_the_first_turn_on_the_fourth(memory_run):
     namespace, _, prompts = memory_run
     # the window's four turns come after the buffer's two and the classic chain's one
     window = [prompt for _, prompt in conversation_prompts(namespace, prompts)[3:7]]
-    assert window[0].endswith("I am 33 years old. What is 1 + 1?<|end|>\n<|assistant|>")
-    assert "Maarten" in window[2]  # "What is my name?": turn one is still one of the last two
-    assert window[3].endswith("What is my age?<|end|>\n<|assistant|>")
-    assert "Maarten" not in window[3] and "33" not in window[3]
-    assert "Human: What is 3 + 3?" in window[3] and "Human: What is my name?" in window[3]
+    assert window[0].endswith("I'm 28 years old. What is 2 + 5?<|end|>\n<|assistant|>")
+    assert "Mei-Ling" in window[2]  # "Do you remember my name?": turn one is still one of the last two
+    assert window[3].endswith("How old am I?<|end|>\n<|assistant|>")
+    assert "Mei-Ling" not in window[3] and "28 years" not in window[3]
+    assert "Human: What is 4 + 6?" in window[3] and "Human: Do you remember my name?" in window[3]
 
 
 def test_summary_memory_answers_the_first_question_from_the_summary_alone(memory_run):
@@ -131,13 +131,13 @@ def test_summary_memory_answers_the_first_question_from_the_summary_alone(memory
     summaries = numbered(prompts, namespace["summary_prompt_template"].split("{summary}")[0])
     asked = [prompt for _, prompt in conversation_prompts(namespace, prompts)[7:]]
     assert len(summaries) == len(asked) == 3  # one summarising step after each of the three turns
-    assert asked[2].endswith("What was the first question I asked?<|end|>\n<|assistant|>")
+    assert asked[2].endswith("Which question did I ask you first?<|end|>\n<|assistant|>")
     # the prompt carries the summary written after turn two, and no raw turn at all
     assert f"reply {summaries[1][0]}\n" in asked[2]
-    assert "Maarten" not in asked[2] and "Human:" not in asked[2]
+    assert "Mei-Ling" not in asked[2] and "Human:" not in asked[2]
     # each summarising step sees the previous summary and only the newest exchange
-    assert f"reply {summaries[0][0]}\n" in summaries[1][1] and "Human: What is my name?" in summaries[1][1]
-    assert "Hi! My name is Maarten" not in summaries[1][1]
+    assert f"reply {summaries[0][0]}\n" in summaries[1][1] and "Human: Do you remember my name?" in summaries[1][1]
+    assert "I'm Mei-Ling" not in summaries[1][1]
     assert values[-1] == {"messages": [], "summary": f"reply {summaries[2][0]}"}
 
 
@@ -164,15 +164,15 @@ def test_agent_prompt_is_english_and_lists_the_tools(monkeypatch):
 
 def test_agent_uses_both_tools_and_finishes(monkeypatch):
     result, prompts = run_agent(monkeypatch, [
-        "I should look the price up.\nAction: web_search\nAction Input: MacBook Pro price USD",
-        "Now convert it.\nAction: calculator\nAction Input: 2249 * 0.85",
-        "I now know the final answer\nFinal Answer: 2,249 USD is 1911.65 EUR.",
+        "I should look the price up.\nAction: web_search\nAction Input: Nintendo Switch 2 price USD",
+        "Now convert it.\nAction: calculator\nAction Input: 449.99 * 32.5",
+        "I now know the final answer\nFinal Answer: 449.99 USD is 14624.675 TWD.",
     ])
     steps = result["intermediate_steps"]
     assert [action.tool for action, _ in steps] == ["web_search", "calculator"]
-    assert "2,249" in steps[0][1] and steps[1][1] == "1911.65"
-    assert result["output"] == "2,249 USD is 1911.65 EUR."
-    assert "Observation: 1911.65" in prompts[-1]  # the tool's answer went back to the model
+    assert "449.99" in steps[0][1] and "32.5" in steps[0][1] and steps[1][1] == "14624.675"
+    assert result["output"] == "449.99 USD is 14624.675 TWD."
+    assert "Observation: 14624.675" in prompts[-1]  # the tool's answer went back to the model
 
 
 def test_agent_stops_at_four_steps_on_unparseable_replies(monkeypatch):
@@ -182,6 +182,6 @@ def test_agent_stops_at_four_steps_on_unparseable_replies(monkeypatch):
 
 
 def test_agent_reports_an_unknown_tool_back_to_the_model(monkeypatch):
-    result, _ = run_agent(monkeypatch, ["Action: wikipedia\nAction Input: MacBook", "Final Answer: ok"])
+    result, _ = run_agent(monkeypatch, ["Action: wikipedia\nAction Input: Nintendo", "Final Answer: ok"])
     assert "is not a valid tool" in result["intermediate_steps"][0][1]
     assert result["output"] == "ok"

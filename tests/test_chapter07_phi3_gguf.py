@@ -127,10 +127,10 @@ def test_langchain_llamacpp_runs_the_books_phi3_chain(variants):
     try:
         prompt = chat_prompt(llm, "{input_prompt}")
         recorder = PromptRecorder()
-        answer = (prompt | llm).invoke({"input_prompt": "Hi! My name is Maarten. What is 1 + 1?"},
+        answer = (prompt | llm).invoke({"input_prompt": "Hello, I'm Mei-Ling. What is 2 + 5?"},
                                        {"callbacks": [recorder]})
-        again = (prompt | llm).invoke({"input_prompt": "Hi! My name is Maarten. What is 1 + 1?"})
+        again = (prompt | llm).invoke({"input_prompt": "Hello, I'm Mei-Ling. What is 2 + 5?"})
     finally:
         llm.client.close()
-    assert recorder.prompts == ["<|user|>\nHi! My name is Maarten. What is 1 + 1?<|end|>\n<|assistant|>\n"]
+    assert recorder.prompts == ["<|user|>\nHello, I'm Mei-Ling. What is 2 + 5?<|end|>\n<|assistant|>\n"]
     assert isinstance(answer, str) and answer == again  # greedy: same (meaningless) text twice
