@@ -16,16 +16,19 @@ from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "chapter03")]
+sys.path[:0] = [str(ROOT), str(ROOT / "chapter03"), str(ROOT / "tests")]
 
 import torch
 from inside_llm import time_generation
+from notebook_code import assigned_literals
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from llmbook import get_profile, pick_model
 from llmbook.offline.phi3 import build_tiny_phi3
 
-PROMPT = "Write a very long email apologizing to Sarah for the tragic gardening mishap. Explain how it happened."
+# The notebook's own prompt for section 3.4 (its last top-level `prompt = "..."`), so the figures the
+# notebook quotes are measured on what the reader runs.
+PROMPT = assigned_literals("chapter03/chapter03_looking_inside_llms.ipynb", "prompt")[-1]
 
 
 def speedup(folder: str, repeats: int, new_tokens: int) -> dict:

@@ -17,7 +17,7 @@ from inside_llm import (
     softmax_with_temperature,
     top_k_next_tokens,
 )
-from notebook_code import python_source
+from notebook_code import assigned_literals, python_source
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from llmbook.offline.phi3 import build_tiny_phi3
@@ -25,7 +25,8 @@ from llmbook.offline.smollm2 import build_smollm2
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "chapter03" / "chapter03_looking_inside_llms.ipynb"
 
-APOLOGY = "Write a very long email apologizing to Sarah for the tragic gardening mishap. Explain how it happened."
+# The notebook's own prompt for section 3.4 (its last top-level `prompt = "..."`).
+APOLOGY = assigned_literals(NOTEBOOK, "prompt")[-1]
 
 
 @pytest.fixture(scope="module", params=["smollm2", "tiny-phi3"])
