@@ -145,7 +145,7 @@ def build_wheel(python: str, version: str, args: list[str], target: Path) -> Pat
         env = {**os.environ, "CMAKE_ARGS": " ".join(args)}
         env.setdefault("CMAKE_BUILD_PARALLEL_LEVEL", str(os.cpu_count() or 2))
         say(f"building {PACKAGE} {version} from source with CMAKE_ARGS={env['CMAKE_ARGS']!r} "
-            "(about 7-11 minutes on 2 cores, measured; only once per version, flags and compiler)")
+            "(5-7 minutes on 2 cores, measured: benchmarks/results/llama-cpp-build.md; only once per version, flags and compiler)")
         pip(python, "wheel", "--no-deps", "--no-cache-dir", "-w", str(staging / "wheel"), str(sdist), env=env)
         (wheel,) = (staging / "wheel").glob("*.whl")
         if target.exists():
