@@ -133,15 +133,21 @@ def pip(python: str, *args: str, env: dict[str, str] | None = None) -> None:
         raise subprocess.CalledProcessError(result.returncode, command)
 
 
+def download_sdist(python: str, version: str, folder: Path) -> Path:
+    """The llama-cpp-python source archive, through pip's HTTP cache (the set-up also reads the
+    vocabulary files of llama.cpp from it: tools/offline_assets.py)."""
+    pip(python, "download", "--quiet", "--no-deps", "--no-binary", ":all:", f"{PACKAGE}=={version}", "-d", str(folder))
+    (sdist,) = Path(folder).glob("llama_cpp_python-*.tar.gz")
+    return sdist
+
+
 def build_wheel(python: str, version: str, args: list[str], target: Path) -> Path:
     """Build the wheel from the sdist into ``target`` (a temporary sibling until it is complete)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
         # The sdist comes through pip's HTTP cache; the build itself must not touch pip's wheel cache.
-        pip(python, "download", "--quiet", "--no-deps", "--no-binary", ":all:", f"{PACKAGE}=={version}",
-            "-d", str(staging / "sdist"))
-        (sdist,) = (staging / "sdist").glob("*.tar.gz")
+        sdist = download_sdist(python, version, staging / "sdist")
         env = {**os.environ, "CMAKE_ARGS": " ".join(args)}
         env.setdefault("CMAKE_BUILD_PARALLEL_LEVEL", str(os.cpu_count() or 2))
         say(f"building {PACKAGE} {version} from source with CMAKE_ARGS={env['CMAKE_ARGS']!r} "

@@ -7,7 +7,6 @@ cache; build: fetch, then run every builder of the substitution table once (each
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import tarfile
 import tempfile
@@ -18,6 +17,7 @@ from llmbook.models import build_offline
 from llmbook.offline.sources import llama_cpp_version
 from llmbook.profiles import cache_dir
 from llmbook.substitutions import SUBSTITUTIONS
+from tools.llama_build import download_sdist
 
 
 def fetch_llama_cpp_vocab() -> Path:
@@ -27,12 +27,7 @@ def fetch_llama_cpp_vocab() -> Path:
     if (folder / "ggml-vocab-phi-3.gguf").exists():
         return folder
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
-             f"llama-cpp-python=={version}", "-d", tmp],
-            check=True,
-        )
-        (sdist,) = Path(tmp).glob("llama_cpp_python-*.tar.gz")
+        sdist = download_sdist(sys.executable, version, Path(tmp))
         staging = Path(tempfile.mkdtemp(dir=cache_dir()))
         with tarfile.open(sdist) as archive:
             for member in archive.getmembers():
