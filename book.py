@@ -218,19 +218,34 @@ def command_test(pytest_args: list[str]) -> int:
     return code
 
 
+def command_colab_tier(tier_args: list[str]) -> int:
+    """``book.py test --colab``: Colab's runtime reproduced here (Python 3.13, Colab's package versions,
+    each notebook's own set-up cell, then the notebook under offline); see tests/README.md."""
+    ensure_environment()
+    prepare_offline_assets()
+    command = [str(venv_python()), "-m", "tools.colab_tier", *tier_args]
+    say(" ".join(command[2:]))
+    return subprocess.run(command, cwd=ROOT).returncode
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     run_parser = sub.add_parser("run", help="execute the chapter notebooks (all, or those named)")
     run_parser.add_argument("chapters", nargs="*", help="e.g. chapter01 chapter03 (default: all)")
-    sub.add_parser("test", help="run the unit tests and every notebook under the offline profile; "
-                               "further arguments go to pytest (e.g. -k profiles)")
+    test_parser = sub.add_parser("test", help="run the unit tests and every notebook under the offline profile; "
+                                              "further arguments go to pytest (e.g. -k profiles)")
+    test_parser.add_argument("--colab", action="store_true",
+                             help="instead, the Colab tier: Colab's Python and packages, each notebook's set-up cell "
+                                  "(needs PyPI; further arguments go to python -m tools.colab_tier)")
     args, pytest_args = parser.parse_known_args()
     try:
         if args.command == "run":
             if pytest_args:
                 parser.error(f"unrecognized arguments: {' '.join(pytest_args)}")
             return command_run(args.chapters)
+        if args.colab:
+            return command_colab_tier(pytest_args)
         return command_test(pytest_args)
     except SetupError as error:
         say(str(error))

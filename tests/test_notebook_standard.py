@@ -6,8 +6,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from llmbook.pins import requirement_pins
-from tools.notebooks import NOTEBOOK_METADATA, REPOSITORY, opening_cells, parse_opening
+from llmbook.pins import normalise, requirement_pins
+from tools.notebooks import (COLAB_CLONE_DIR, COLAB_PACKAGES, COLAB_UPGRADES, NOTEBOOK_METADATA, RELEASE, REPOSITORY,
+                             colab_preinstalled, opening_cells, parse_opening)
 from tools.run_notebooks import LLAMA_CHAPTERS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,7 +40,7 @@ def test_opening_cells_follow_the_standard(path):
     opening = parse_opening(nb)
     assert opening["chapter"] == int(path.parent.name.removeprefix("chapter"))
     assert opening["title"].startswith(f"第 {opening['chapter']} 章")
-    expected = opening_cells(path, opening["chapter"], opening["title"], opening["colab_packages"])
+    expected = opening_cells(path, opening["chapter"], opening["title"])
     actual = [(cell.cell_type, cell.source) for cell in nb.cells[:3]]
     assert actual == expected
     assert REPOSITORY.removeprefix("https://") in nb.cells[0].source.replace("colab.research.google.com/github/", "github.com/")
@@ -54,6 +55,35 @@ def test_colab_installs_only_pinned_packages_and_never_torch(path):
     for spec in specs:
         assert pins[spec.split("==")[0].lower()] == spec
         assert not spec.startswith(("torch==", "torchvision=="))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_colab_keeps_its_own_packages_and_clones_the_release_the_badge_opens(path):
+    nb = nbformat.read(path, as_version=4)
+    setup = nb.cells[1].source
+    preinstalled = colab_preinstalled()
+    assert "torch" in preinstalled and "transformers" in preinstalled  # the snapshot was read
+    for name in re.findall(r'"([A-Za-z0-9_.\-]+)==', setup):
+        assert normalise(name) not in preinstalled or normalise(name) in COLAB_UPGRADES, name
+    assert f"git clone --quiet --depth 1 --branch {RELEASE} {REPOSITORY} {COLAB_CLONE_DIR}" in setup
+    assert f"/blob/{RELEASE}/{path.parent.name}/{path.name})" in nb.cells[0].source
+    assert REPOSITORY in setup.split("raise RuntimeError", 1)[1]  # a failed clone names the address
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_openai_chapters_read_the_key_from_colab_secrets(path):
+    setup = nbformat.read(path, as_version=4).cells[1].source
+    uses_openai = "openai" in COLAB_PACKAGES[path.parent.name]
+    assert ('userdata.get("OPENAI_API_KEY")' in setup) == uses_openai
+    if uses_openai:  # Colab's three exceptions for "no usable secret" are caught; nothing else is
+        assert "userdata.SecretNotFoundError, userdata.NotebookAccessError, userdata.TimeoutException" in setup
+        assert setup.index("userdata.get") > setup.index("IS_COLAB:")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_opening_says_how_to_choose_a_profile(path):
+    title = nbformat.read(path, as_version=4).cells[0].source
+    assert "%env LLMBOOK_PROFILE=" in title and all(f"`{name}`" in title for name in ("gpu", "cpu", "offline"))
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)

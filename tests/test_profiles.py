@@ -96,6 +96,30 @@ def test_hub_file_uses_the_row_of_repo_and_filename(machine, monkeypatch):
         models.hub_file(repo, "no-such-file.gguf")
 
 
+@pytest.mark.parametrize("offload, expected", [(True, "Phi-3-mini-4k-instruct-fp16.gguf"),
+                                               (False, "Phi-3-mini-4k-instruct-q4.gguf")])
+def test_gpu_profile_loads_the_4bit_gguf_when_llama_cpp_cannot_offload(machine, monkeypatch, capsys, offload, expected):
+    # A CPU-only llama.cpp on a T4 would run the 7.6 GB fp16 file on two vCPUs: the q4 file instead, said aloud.
+    import huggingface_hub
+
+    machine(cuda=True, hub=True, profile="gpu")
+    monkeypatch.setattr(models, "llama_gpu_offload", lambda: offload)
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", lambda repo_id, filename: f"{repo_id}/{filename}")
+    repo = "microsoft/Phi-3-mini-4k-instruct-gguf"
+    assert models.hub_file(repo, "Phi-3-mini-4k-instruct-fp16.gguf") == f"{repo}/{expected}"
+    said = capsys.readouterr().out
+    assert ("llama_supports_gpu_offload() 為 False" in said) == (not offload)
+    # rows without the field, and the cpu profile, never ask
+    machine(cuda=False, hub=True, profile="cpu")
+    monkeypatch.setattr(models, "llama_gpu_offload", lambda: pytest.fail("asked outside the gpu profile"))
+    assert models.hub_file(repo, "Phi-3-mini-4k-instruct-fp16.gguf") == f"{repo}/Phi-3-mini-4k-instruct-q4.gguf"
+
+
+def test_llama_gpu_offload_reads_the_installed_build():
+    llama_cpp = pytest.importorskip("llama_cpp")
+    assert models.llama_gpu_offload() == bool(llama_cpp.llama_supports_gpu_offload())
+
+
 @pytest.fixture
 def loopback_port():
     """A port on loopback that accepts connections, standing in for the Hub."""

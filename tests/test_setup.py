@@ -78,22 +78,119 @@ def test_a_change_of_flags_or_compiler_means_another_wheel(tmp_path):
 
 def test_a_reused_wheel_is_installed_without_building(tmp_path, monkeypatch):
     calls = []
+    monkeypatch.setattr(llama_build, "nvidia_compute_capability", lambda: None)
     monkeypatch.setattr(llama_build, "find_compiler", lambda: "g++ 12")
     monkeypatch.setattr(llama_build, "build_wheel", lambda *args: calls.append("build"))
     monkeypatch.setattr(llama_build, "pip", lambda python, *args, **kwargs: calls.append(args[:3]))
     folder = llama_build.wheel_folder(pinned_version("llama-cpp-python"), llama_build.cmake_args(), "g++ 12", tmp_path)
     folder.mkdir(parents=True)
     (folder / "llama_cpp_python-0.3.36-py3-none-linux_x86_64.whl").write_bytes(b"")
-    assert llama_build.install("python", cache=tmp_path).parent == folder
+    assert Path(llama_build.install("python", cache=tmp_path)).parent == folder
     assert "build" not in calls
     assert ("install", "--disable-pip-version-check", "--no-deps") in calls  # and --force-reinstall
 
 
 def test_no_compiler_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(llama_build, "nvidia_compute_capability", lambda: None)
     monkeypatch.setenv("CXX", "false")
     assert llama_build.find_compiler() is None
     with pytest.raises(llama_build.LlamaBuildError, match="C\\+\\+ compiler"):
         llama_build.install("python")
+
+
+# ---- llama.cpp on an NVIDIA GPU (Colab's T4) ---------------------------------------------------
+
+@pytest.fixture
+def gpu_machine(tmp_path, monkeypatch):
+    """A machine whose nvidia-smi lists a T4 and whose CUDA toolkit is 12.x; pip and builds recorded."""
+    calls = []
+    monkeypatch.setattr(llama_build, "nvidia_compute_capability", lambda: "75")
+    monkeypatch.setattr(llama_build, "cuda_toolkit_major", lambda: 12)
+    monkeypatch.setattr(llama_build, "find_compiler", lambda: "g++ 12")
+    monkeypatch.setattr(llama_build, "pip", lambda python, *args, **kwargs: calls.append(("pip", *args)))
+
+    def build(python, version, args, target):
+        calls.append(("build", *args))
+        target.mkdir(parents=True)
+        (target / "llama_cpp_python-0.3.36-py3-none-linux_x86_64.whl").write_bytes(b"")
+        return target / "llama_cpp_python-0.3.36-py3-none-linux_x86_64.whl"
+
+    monkeypatch.setattr(llama_build, "build_wheel", build)
+    return calls
+
+
+def test_gpu_takes_the_prebuilt_cuda_wheel_when_it_offloads(gpu_machine, monkeypatch, tmp_path):
+    monkeypatch.setattr(llama_build, "gpu_offload_supported", lambda python: True)
+    installed = llama_build.install("python", cache=tmp_path)
+    assert "https://abetlen.github.io/llama-cpp-python/whl/cu125" in installed
+    (first,) = [call for call in gpu_machine if "--extra-index-url" in call]
+    assert "--only-binary=:all:" in first  # never falls through to PyPI's sdist (a silent CPU build)
+    assert not [call for call in gpu_machine if call[0] == "build"]
+
+
+def test_gpu_builds_for_the_t4_only_when_the_index_has_no_wheel(gpu_machine, monkeypatch, tmp_path):
+    def no_wheel(python, *args, **kwargs):
+        gpu_machine.append(("pip", *args))
+        if "--extra-index-url" in args:
+            raise subprocess.CalledProcessError(1, args)
+
+    monkeypatch.setattr(llama_build, "pip", no_wheel)
+    monkeypatch.setattr(llama_build, "gpu_offload_supported", lambda python: True)
+    installed = llama_build.install("python", cache=tmp_path)
+    (build,) = [call for call in gpu_machine if call[0] == "build"]
+    assert "-DGGML_CUDA=on" in build and "-DCMAKE_CUDA_ARCHITECTURES=75" in build
+    assert installed.endswith(".whl")
+
+
+def test_gpu_falls_back_to_the_cpu_build_and_says_why(gpu_machine, monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(llama_build, "gpu_offload_supported", lambda python: False)
+    installed = llama_build.install("python", cache=tmp_path)
+    builds = [call for call in gpu_machine if call[0] == "build"]
+    assert len(builds) == 2 and "-DGGML_CUDA=on" in builds[0] and "-DGGML_CUDA=on" not in builds[1]
+    cpu_folder = llama_build.wheel_folder(pinned_version("llama-cpp-python"), llama_build.cmake_args(), "g++ 12", tmp_path)
+    assert Path(installed).parent == cpu_folder
+    said = capsys.readouterr().out
+    assert "llama_supports_gpu_offload() is False" in said and "4 位元" in said
+
+
+@pytest.mark.parametrize("major, tag", [(12, "cu125"), (13, "cu130"), (11, None), (None, None)])
+def test_cuda_wheel_index_follows_the_toolkit(major, tag):
+    index = llama_build.cuda_wheel_index(major)
+    assert index == (f"https://abetlen.github.io/llama-cpp-python/whl/{tag}" if tag else None)
+
+
+def test_compute_capability_is_read_from_nvidia_smi(tmp_path, monkeypatch):
+    fake = tmp_path / "nvidia-smi"
+    fake.write_text("#!/bin/sh\necho '7.5'\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert llama_build.nvidia_compute_capability() == "75"
+    fake.write_text("#!/bin/sh\nexit 9\n")
+    assert llama_build.nvidia_compute_capability() is None
+
+
+@pytest.mark.parametrize("line, percent", [("[ 42%] Building CXX object ggml.c.o", 42),
+                                           ("[123/456] Building CUDA object mmq.cu.o", 26),
+                                           ("-- Configuring done", None)])
+def test_build_progress_is_read_from_make_or_ninja(line, percent):
+    assert llama_build.progress_percent(line) == percent
+
+
+def test_a_long_build_prints_its_progress_and_on_failure_its_last_lines(tmp_path, capsys):
+    script = tmp_path / "fake_pip.py"
+    script.write_text("import sys\n"
+                      "for i in range(1, 101):\n    print(f'[{i}/100] Building CUDA object k{i}.cu.o')\n"
+                      "print('nvcc fatal : Unsupported gpu architecture')\nsys.exit(2)\n")
+    # fake "python -m pip -v …": a python that runs the script whatever the arguments
+    python = tmp_path / "python"
+    python.write_text(f"#!/bin/sh\nexec {sys.executable} {script}\n")
+    python.chmod(0o755)
+    with pytest.raises(subprocess.CalledProcessError):
+        llama_build.pip_with_progress(str(python), "wheel", "x")
+    out = capsys.readouterr().out
+    shown = [line for line in out.splitlines() if line.startswith("[llama_build]") and "%" in line]
+    assert 15 <= len(shown) <= 21  # every 5 %, not every object file
+    assert "nvcc fatal : Unsupported gpu architecture" in out
 
 
 def test_llama_cpp_is_pinned_on_its_own():

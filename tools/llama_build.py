@@ -17,8 +17,17 @@ Why a step of its own (chapters 5 and 7 use llama.cpp):
 * When the build cannot run (no C++ compiler), everything else is already installed and the
   chapters without llama.cpp still run; the error says what is missing.
 
-``LLMBOOK_LLAMA_CMAKE_ARGS`` adds CMake options (e.g. ``-DGGML_CUDA=on`` for an NVIDIA GPU).
-Standard library only: it runs before anything is installed.
+With an NVIDIA GPU (``nvidia-smi`` lists one, e.g. Colab's T4) the GPU build is tried first:
+
+1. llama-cpp-python's own CUDA wheel index (https://abetlen.github.io/llama-cpp-python/whl/cu1XX;
+   its CUDA wheels are tagged ``py3-none`` since mid-2026, so they serve Python 3.13 too), taken only
+   if ``llama_cpp.llama_supports_gpu_offload()`` is then True;
+2. else a CUDA build from source for this GPU's architecture only (``-DGGML_CUDA=on
+   -DCMAKE_CUDA_ARCHITECTURES=75`` on a T4), with its progress printed;
+3. else the CPU build, and the chapters load the 4-bit GGUF instead of the fp16 one.
+
+``LLMBOOK_LLAMA_CMAKE_ARGS`` adds CMake options. Standard library only: it runs before anything
+is installed.
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ import argparse
 import hashlib
 import os
 import platform
+import re
 import shlex
 import shutil
 import subprocess
@@ -92,6 +102,47 @@ def cmake_args(machine: str | None = None, flags: set[str] | None = None, system
     return args + shlex.split(os.environ.get(EXTRA_ARGS_VAR, ""))
 
 
+CUDA_WHEEL_INDEX = "https://abetlen.github.io/llama-cpp-python/whl/{tag}"
+# The CUDA toolkits that index publishes wheels for, newest first within each major version.
+CUDA_WHEEL_TAGS = {12: "cu125", 13: "cu130"}
+
+
+def nvidia_compute_capability() -> str | None:
+    """The first NVIDIA GPU's compute capability without the dot ("75" on a T4); None without one."""
+    if shutil.which("nvidia-smi") is None:
+        return None
+    try:
+        result = subprocess.run(["nvidia-smi", "--query-gpu=compute_cap", "--format=csv,noheader"],
+                                capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = re.match(r"\s*(\d+)\.(\d+)", result.stdout) if result.returncode == 0 else None
+    return f"{match[1]}{match[2]}" if match else None
+
+
+def cuda_toolkit_major() -> int | None:
+    """The CUDA toolkit's major version from ``nvcc --version`` (its libraries are what a CUDA wheel loads)."""
+    nvcc = shutil.which("nvcc") or ("/usr/local/cuda/bin/nvcc" if Path("/usr/local/cuda/bin/nvcc").exists() else None)
+    if nvcc is None:
+        return None
+    try:
+        result = subprocess.run([nvcc, "--version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = re.search(r"release (\d+)\.(\d+)", result.stdout)
+    return int(match[1]) if match else None
+
+
+def cuda_wheel_index(toolkit_major: int | None) -> str | None:
+    tag = CUDA_WHEEL_TAGS.get(toolkit_major or 0)
+    return CUDA_WHEEL_INDEX.format(tag=tag) if tag else None
+
+
+def cuda_cmake_args(compute_capability: str) -> list[str]:
+    """CUDA for this GPU's architecture only: one architecture compiles several times faster than all."""
+    return ["-DGGML_CUDA=on", f"-DCMAKE_CUDA_ARCHITECTURES={compute_capability}"]
+
+
 def find_compiler() -> str | None:
     """The C++ compiler CMake will use, with its version (``None`` when there is none that runs)."""
     for candidate in filter(None, (os.environ.get("CXX"), "c++", "g++", "clang++")):
@@ -133,12 +184,53 @@ def pip(python: str, *args: str, env: dict[str, str] | None = None) -> None:
         raise subprocess.CalledProcessError(result.returncode, command)
 
 
+# CMake's progress: "[ 42%]" from Makefiles, "[123/456]" from Ninja (what scikit-build-core uses when it can).
+PROGRESS = re.compile(r"\[\s*(\d+)%\]|\[(\d+)/(\d+)\]")
+
+
+def progress_percent(line: str) -> int | None:
+    match = PROGRESS.search(line)
+    if not match:
+        return None
+    return int(match[1]) if match[1] else int(match[2]) * 100 // max(int(match[3]), 1)
+
+
+def pip_with_progress(python: str, *args: str, env: dict[str, str] | None = None, step: int = 5) -> None:
+    """Run a verbose pip build but print only CMake's progress (every ``step`` %) and the elapsed time;
+    on failure print the last 60 lines, where the compiler's error is."""
+    import collections
+    import time
+
+    command = [python, "-m", "pip", "-v", *args]
+    say(" ".join(command))
+    started, shown, tail = time.monotonic(), -step, collections.deque(maxlen=60)
+    with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, errors="replace") as process:
+        for line in process.stdout:
+            tail.append(line.rstrip())
+            percent = progress_percent(line)
+            if percent is not None and percent >= shown + step:
+                shown = percent
+                say(f"{shown:3d}% ({(time.monotonic() - started) / 60:.1f} min)")
+    if process.returncode != 0:
+        print("\n".join(tail), flush=True)
+        raise subprocess.CalledProcessError(process.returncode, command)
+    say(f"built in {(time.monotonic() - started) / 60:.1f} min")
+
+
 def download_sdist(python: str, version: str, folder: Path) -> Path:
     """The llama-cpp-python source archive, through pip's HTTP cache (the set-up also reads the
     vocabulary files of llama.cpp from it: tools/offline_assets.py)."""
     pip(python, "download", "--quiet", "--no-deps", "--no-binary", ":all:", f"{PACKAGE}=={version}", "-d", str(folder))
     (sdist,) = Path(folder).glob("llama_cpp_python-*.tar.gz")
     return sdist
+
+
+# Stated where a build starts; the figures and how they were taken: benchmarks/results/llama-cpp-build.md.
+BUILD_DURATIONS = {
+    "cpu": "5-7 minutes on 2 cores, measured",
+    "cuda": "CUDA_BUILD_PLACEHOLDER",
+}
 
 
 def build_wheel(python: str, version: str, args: list[str], target: Path) -> Path:
@@ -150,9 +242,10 @@ def build_wheel(python: str, version: str, args: list[str], target: Path) -> Pat
         sdist = download_sdist(python, version, staging / "sdist")
         env = {**os.environ, "CMAKE_ARGS": " ".join(args)}
         env.setdefault("CMAKE_BUILD_PARALLEL_LEVEL", str(os.cpu_count() or 2))
+        duration = BUILD_DURATIONS["cuda" if "-DGGML_CUDA=on" in args else "cpu"]
         say(f"building {PACKAGE} {version} from source with CMAKE_ARGS={env['CMAKE_ARGS']!r} "
-            "(5-7 minutes on 2 cores, measured: benchmarks/results/llama-cpp-build.md; only once per version, flags and compiler)")
-        pip(python, "wheel", "--no-deps", "--no-cache-dir", "-w", str(staging / "wheel"), str(sdist), env=env)
+            f"({duration}; only once per version, flags and compiler)")
+        pip_with_progress(python, "wheel", "--no-deps", "--no-cache-dir", "-w", str(staging / "wheel"), str(sdist), env=env)
         (wheel,) = (staging / "wheel").glob("*.whl")
         if target.exists():
             shutil.rmtree(target)
@@ -162,13 +255,61 @@ def build_wheel(python: str, version: str, args: list[str], target: Path) -> Pat
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def install(python: str = sys.executable, cache: Path | None = None) -> Path:
-    """Build llama-cpp-python once for this machine (or reuse that build) and install it into ``python``.
+def install(python: str = sys.executable, cache: Path | None = None) -> str:
+    """Install llama-cpp-python into ``python``: the GPU version where an NVIDIA GPU is listed (see the
+    module docstring), else (or when that fails) a CPU build made once for this machine.
 
-    Returns the wheel installed; raises LlamaBuildError with the reason and the fix.
+    Returns what was installed; raises LlamaBuildError with the reason and the fix.
     """
+    capability = nvidia_compute_capability()
+    if capability:
+        try:
+            return install_for_gpu(python, capability, cache)
+        except LlamaBuildError as error:
+            say(f"沒有可用 GPU 的版本，改裝只用 CPU 的版本；第 5、7 章會改載入 4 位元的 GGUF。原因：{error}"
+                " / no GPU build; installing the CPU build, chapters 5 and 7 load the 4-bit GGUF")
+    return str(install_build(python, cmake_args(), cache))
+
+
+def install_for_gpu(python: str, capability: str, cache: Path | None = None) -> str:
+    """The prebuilt CUDA wheel when the index has one that offloads here, else a CUDA build for this GPU."""
     version = pinned_version(PACKAGE)
-    args = cmake_args()
+    index = cuda_wheel_index(cuda_toolkit_major())
+    if index:
+        try:
+            pip(python, "install", "--disable-pip-version-check", "--only-binary=:all:", "--no-deps",
+                "--force-reinstall", "--extra-index-url", index, f"{PACKAGE}=={version}")
+            install_dependencies(python)
+        except subprocess.CalledProcessError:
+            say(f"{index} has no {PACKAGE} {version} wheel that installs here; building with CUDA from source")
+        else:
+            if gpu_offload_supported(python):
+                say(f"installed the prebuilt CUDA wheel from {index}; GPU offload works")
+                return f"{PACKAGE}=={version} ({index})"
+            say("the prebuilt CUDA wheel cannot offload to this GPU; building with CUDA from source")
+    wheel = install_build(python, cmake_args() + cuda_cmake_args(capability), cache)
+    if not gpu_offload_supported(python):
+        raise LlamaBuildError(f"{wheel.name} was built with CUDA, but llama_supports_gpu_offload() is False")
+    return str(wheel)
+
+
+def gpu_offload_supported(python: str) -> bool:
+    """Ask the installed llama_cpp in a child process (a broken CUDA library must not take us down)."""
+    probe = "import llama_cpp, sys; sys.exit(0 if llama_cpp.llama_supports_gpu_offload() else 3)"
+    try:
+        return subprocess.run([python, "-c", probe], capture_output=True, timeout=300).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def install_dependencies(python: str) -> None:
+    dependencies = [spec for name, spec in read_pins(ROOT / "requirements-llama.txt").items() if name != PACKAGE]
+    pip(python, "install", "--disable-pip-version-check", *dependencies)
+
+
+def install_build(python: str, args: list[str], cache: Path | None = None) -> Path:
+    """Build llama-cpp-python with ``args`` once (or reuse that build) and install it into ``python``."""
+    version = pinned_version(PACKAGE)
     compiler = find_compiler()
     if compiler is None:
         raise LlamaBuildError(
@@ -193,9 +334,8 @@ def install(python: str = sys.executable, cache: Path | None = None) -> Path:
                 "常見原因：缺少 CMake 或 C++ 標準函式庫、記憶體不足。其他章節不受影響。"
                 f" / building {PACKAGE} {version} failed (see the output above): {error}"
             ) from error
-    dependencies = [spec for name, spec in read_pins(ROOT / "requirements-llama.txt").items() if name != PACKAGE]
     try:
-        pip(python, "install", "--disable-pip-version-check", *dependencies)
+        install_dependencies(python)
         # --force-reinstall: a build with other flags (possibly the crashing one) may be installed already.
         pip(python, "install", "--disable-pip-version-check", "--no-deps", "--force-reinstall", str(wheel))
     except subprocess.CalledProcessError as error:
@@ -207,9 +347,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--python", default=sys.executable, help="the interpreter to install into (default: this one)")
     parser.add_argument("--print-cmake-args", action="store_true", help="print the CMake options for this machine and stop")
+    parser.add_argument("--cuda-arch", metavar="CC", help="build with CUDA for this compute capability (e.g. 75) without asking nvidia-smi")
     options = parser.parse_args()
     if options.print_cmake_args:
-        print(" ".join(cmake_args()))
+        print(" ".join(cmake_args() + (cuda_cmake_args(options.cuda_arch) if options.cuda_arch else [])))
+        return 0
+    if options.cuda_arch:  # a CUDA build where no GPU is listed (a build machine); no offload check
+        try:
+            print(install_build(options.python, cmake_args() + cuda_cmake_args(options.cuda_arch)))
+        except LlamaBuildError as error:
+            print(error, file=sys.stderr)
+            return 1
         return 0
     try:
         print(install(options.python))
