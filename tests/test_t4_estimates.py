@@ -52,3 +52,12 @@ def test_chapter7_quotes_the_computed_range():
     text = "\n".join(line for chapter, line in t4_duration_lines() if chapter == "chapter07")
     assert f"約 {low}–{high} 分鐘" in text
     assert round(cpu_hours * 2) / 2 == 1.5 and "1.5 小時" in text
+
+
+def test_chapter5_quotes_the_computed_figures():
+    chapter5 = next(w for w in t4.WORKLOADS if w.name.startswith("第 5 章"))
+    gpu = round(t4.minutes(chapter5, t4.FILES_GB["fp16"], True))
+    cpu_minutes = t4.minutes(chapter5, t4.FILES_GB["q4"], False)
+    text = "\n".join(line for chapter, line in t4_duration_lines() if chapter == "chapter05")
+    assert f"估計約 {gpu} 分鐘" in text
+    assert cpu_minutes > 120 and "2 小時以上" in text

