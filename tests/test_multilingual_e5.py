@@ -7,6 +7,7 @@ e5.c tokenizer -- with ``benchmarks/multilingual_e5_check.py reference``; the me
 is in ``benchmarks/results/multilingual-e5.md``.
 """
 
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -17,22 +18,13 @@ from transformers import BertModel
 
 from llmbook.offline.multilingual_e5 import build_multilingual_e5, dequantize_q4_0
 
+ROOT = Path(__file__).resolve().parents[1]
 PREFIX = "query: "
-PAIRS = [
-    ("今天天氣很好，我們去公園散步。", "The weather is nice today, so we are going for a walk in the park."),
-    ("這家店的牛肉麵很好吃。", "This shop's beef noodle soup is delicious."),
-    ("我的手機電池續航力越來越差。", "My phone's battery life keeps getting worse."),
-    ("台灣的半導體產業在全球供應鏈中很重要。",
-     "Taiwan's semiconductor industry plays an important role in the global supply chain."),
-    ("下週的會議改到星期三下午兩點。", "Next week's meeting has been moved to Wednesday at 2 p.m."),
-]
-DISTRACTORS = [
-    "Photosynthesis turns sunlight, water and carbon dioxide into sugar.",
-    "She practises the violin for an hour every evening.",
-    "The museum is closed on Mondays for cleaning.",
-]
-ZH = [zh for zh, _ in PAIRS]
-EN = [en for _, en in PAIRS] + DISTRACTORS
+# The sentences the engine's reference vectors were made for: one list, in the script that made them.
+_spec = importlib.util.spec_from_file_location("multilingual_e5_check", ROOT / "benchmarks" / "multilingual_e5_check.py")
+_check = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_check)
+PAIRS, ZH, EN = _check.PAIRS, _check.ZH, _check.EN
 # The engine's vectors for ZH + EN, in this order (float16).
 ENGINE_VECTORS = Path(__file__).parent / "fixtures" / "multilingual_e5_engine.npy"
 
