@@ -26,7 +26,6 @@ if sys.version_info[:2] not in SUPPORTED_PYTHONS:
 import argparse  # noqa: E402  (after the version check, which must run first)
 import hashlib  # noqa: E402
 import os  # noqa: E402
-import re  # noqa: E402
 import subprocess  # noqa: E402
 import time  # noqa: E402
 import venv  # noqa: E402
@@ -38,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 from llmbook.pins import read_pins  # noqa: E402  (standard library only)
 from llmbook.profiles import ProfileError, get_profile  # noqa: E402  (standard library only)
 from tools import llama_build  # noqa: E402  (standard library only)
+from tools.hermetic import HERMETIC_SITE, OFFLINE_ENV, SECRET_NAME  # noqa: E402  (standard library only)
 from tools.run_notebooks import LLAMA_CHAPTERS, chapter_notebooks  # noqa: E402  (standard library only)
 
 # A console that cannot encode a character (cp950 and ✓, say) prints "?" instead of failing.
@@ -55,10 +55,6 @@ INSTALL_INPUTS = (REQUIREMENTS, NO_DEPS_REQUIREMENTS, ROOT / "requirements-llama
                   Path(llama_build.__file__))
 # torch is installed first, in its own pip command, so nothing else resolves it differently.
 TORCH_PACKAGES = ("torch", "torchvision")
-OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
-# Credentials a test run must never see: the tests are hermetic, whatever the caller has set.
-SECRET_NAME = re.compile(r"(_API_KEY|_TOKEN|_SECRET)$|^OPENAI_|^HF_TOKEN|^HUGGING_FACE_HUB_TOKEN")
-HERMETIC_SITE = ROOT / "tests" / "hermetic"
 
 
 class SetupError(RuntimeError):

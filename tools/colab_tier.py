@@ -52,11 +52,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from llmbook.pins import PIN_FILES, normalise, requirement_pins  # noqa: E402  (standard library only)
 from llmbook.profiles import cache_dir  # noqa: E402  (standard library only)
+from tools.hermetic import OFFLINE_ENV, SECRET_NAME  # noqa: E402  (standard library only)
 
 SNAPSHOT = ROOT / "tools" / "colab" / "pip-freeze.gpu.txt"
 STUB = ROOT / "tools" / "colab" / "stub"
 RESULTS = ROOT / "benchmarks" / "results" / "colab-tier.md"
-HERMETIC_SITE = ROOT / "tests" / "hermetic"
 # Built from source by the set-up cell's own step; no metadata without a build, so not resolved here.
 SOURCE_BUILT = ("llama-cpp-python",)
 # What Colab's kernel itself runs on (always in the base environment, at Colab's versions), and the
@@ -69,9 +69,6 @@ KERNEL_STACK = ("pip", "setuptools", "wheel", "ipykernel", "ipython", "jupyter-c
 CUDA_STACK = re.compile(r"^(nvidia-.*|cuda-.*)$")
 PYENV_PYTHONS = Path.home() / ".pyenv" / "versions"
 COLAB_PYTHON = (3, 13)
-OFFLINE_ENV = {"LLMBOOK_PROFILE": "offline", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-               "HF_DATASETS_OFFLINE": "1"}
-SECRET_NAME = re.compile(r"(_API_KEY|_TOKEN|_SECRET)$|^OPENAI_|^HF_TOKEN|^HUGGING_FACE_HUB_TOKEN")
 CONFLICT_HEADER = "pip's dependency resolver does not currently take into account"
 
 
@@ -585,7 +582,7 @@ def kernel_environment(env: Path, secrets_file: Path | None) -> dict[str, str]:
     kept["PIP_CONFIG_FILE"] = os.devnull
     kept["PATH"] = os.pathsep.join([str(env / "bin"), kept.get("PATH", "/usr/bin:/bin")])
     kept["VIRTUAL_ENV"] = str(env)
-    kept.update({name: value for name, value in OFFLINE_ENV.items() if name != "LLMBOOK_PROFILE"})
+    kept.update(OFFLINE_ENV)
     kept["COLAB_RELEASE_TAG"] = "llmbook-colab-tier"  # Colab sets this; some libraries look for it
     if secrets_file:
         kept["LLMBOOK_COLAB_SECRETS"] = str(secrets_file)
@@ -730,7 +727,7 @@ def drive(notebook: Path, report: Path, timeout: int, hermetic_site: Path, workd
         started = time.monotonic()
         if data["setup_error"] is None:
             # The rest: offline profile, the Hub switched off, only loopback (tests/hermetic).
-            run_code(HERMETIC_ON.format(offline=OFFLINE_ENV, site=str(hermetic_site / "sitecustomize.py"),
+            run_code(HERMETIC_ON.format(offline={**OFFLINE_ENV, "LLMBOOK_PROFILE": "offline"}, site=str(hermetic_site / "sitecustomize.py"),
                                         site_dir=str(hermetic_site)))
             for index in code_cells:
                 if index <= setup_index:
