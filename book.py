@@ -34,16 +34,12 @@ from pathlib import Path  # noqa: E402
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
-from llmbook.pins import read_pins  # noqa: E402  (standard library only)
 from llmbook.profiles import ProfileError, get_profile  # noqa: E402  (standard library only)
-from tools import llama_build  # noqa: E402  (standard library only)
-from tools.hermetic import HERMETIC_SITE, OFFLINE_ENV, SECRET_NAME  # noqa: E402  (standard library only)
-from tools.run_notebooks import LLAMA_CHAPTERS, chapter_notebooks  # noqa: E402  (standard library only)
+from tools import console, hermetic, llama_build  # noqa: E402  (standard library only)
+from tools.hermetic import OFFLINE_ENV  # noqa: E402  (standard library only)
+from tools.run_notebooks import LLAMA_CHAPTERS, all_notebooks, chapter_notebooks  # noqa: E402  (standard library only)
 
-# A console that cannot encode a character (cp950 and ✓, say) prints "?" instead of failing.
-for stream in (sys.stdout, sys.stderr):
-    if hasattr(stream, "reconfigure"):
-        stream.reconfigure(errors="replace")
+console.reconfigure()
 
 VENV = Path(os.environ.get("LLMBOOK_VENV", ROOT / ".venv"))
 STAMP = VENV / ".llmbook-installed"
@@ -65,8 +61,7 @@ def venv_python() -> Path:
     return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
-def say(message: str) -> None:
-    print(f"[book.py] {message}", flush=True)
+say = console.say
 
 
 def run(command: list, what: str, fix: str, **kwargs) -> None:
@@ -189,25 +184,42 @@ def command_run(chapters: list[str]) -> int:
 
 
 def hermetic_environment() -> dict[str, str]:
-    """The test run's environment: offline profile, no credentials, no network beyond loopback."""
-    env = {name: value for name, value in os.environ.items() if not SECRET_NAME.search(name)}
-    env.update(OFFLINE_ENV)
-    env["LLMBOOK_PROFILE"] = "offline"
-    # tests/hermetic/sitecustomize.py refuses every connection beyond loopback, in every Python
-    # process of the run: pytest, each notebook's kernel, the llama.cpp subprocess checks.
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERMETIC_SITE), env.get("PYTHONPATH")]))
-    env["LLMBOOK_HERMETIC"] = "1"
+    """The test run's environment: offline profile, no credentials, no network beyond loopback
+    (tests/conftest.py seals a bare ``pytest`` the same way, with the same tools/hermetic.seal)."""
+    env = dict(os.environ)
+    hermetic.seal(env)
     return env
 
 
+def user_paths(pytest_args: list[str]) -> list[str]:
+    """The test files, folders or node ids among ``pytest_args`` (``tests/test_x.py::test_y``):
+    arguments that are not options and name something that exists in the repository."""
+    return [arg for arg in pytest_args
+            if not arg.startswith("-") and (ROOT / arg.split("::", 1)[0]).exists()]
+
+
+def pytest_command(pytest_args: list[str]) -> list[str]:
+    """The pytest command ``book.py test`` runs: the unit tests and every notebook, or only the paths
+    the user named (``book.py test tests/test_profiles.py`` runs that file alone)."""
+    if user_paths(pytest_args):
+        targets = []
+    else:
+        targets = ["tests", *(str(path.relative_to(ROOT)) for path in all_notebooks())]
+    return [str(venv_python()), "-m", "pytest", *targets, "--nbmake", *pytest_args]
+
+
+def run_pytest(pytest_args: list[str]) -> int:
+    command = pytest_command(pytest_args)
+    say(" ".join(command[2:]))
+    return subprocess.run(command, cwd=ROOT, env=hermetic_environment()).returncode
+
+
 def command_test(pytest_args: list[str]) -> int:
+    """``book.py test``: set up, then each step in turn; the run fails when any step fails."""
     ensure_environment()
     llama_missing = ensure_llama_cpp()
     prepare_offline_assets()
-    notebooks = sorted(str(path.relative_to(ROOT)) for path in ROOT.glob("chapter*/*.ipynb"))
-    command = [venv_python(), "-m", "pytest", "tests", *notebooks, "--nbmake", *pytest_args]
-    say(" ".join(str(part) for part in command[2:]))
-    code = subprocess.run([str(part) for part in command], cwd=ROOT, env=hermetic_environment()).returncode
+    code = run_pytest(pytest_args)
     if llama_missing:
         say(f"[失敗] 第 5、7 章需要 llama-cpp-python，但它沒有安裝成功：{llama_missing}")
         return code or 1
@@ -224,21 +236,32 @@ def command_colab_tier(tier_args: list[str]) -> int:
     return subprocess.run(command, cwd=ROOT).returncode
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[str]]:
+    """``(options, arguments passed on)``. No option is matched by a prefix (allow_abbrev=False), so
+    ``book.py test --co`` passes pytest's ``--co`` on and only the full ``--colab`` starts the Colab tier."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     allow_abbrev=False)
     sub = parser.add_subparsers(dest="command", required=True)
-    run_parser = sub.add_parser("run", help="execute the chapter notebooks (all, or those named)")
+    run_parser = sub.add_parser("run", help="execute the chapter notebooks (all, or those named)", allow_abbrev=False)
     run_parser.add_argument("chapters", nargs="*", help="e.g. chapter01 chapter03 (default: all)")
-    test_parser = sub.add_parser("test", help="run the unit tests and every notebook under the offline profile; "
-                                              "further arguments go to pytest (e.g. -k profiles)")
+    test_parser = sub.add_parser("test", allow_abbrev=False,
+                                 help="run the unit tests and every notebook under the offline profile; further "
+                                      "arguments go to pytest (e.g. -k profiles); test paths named replace the "
+                                      "default ones (e.g. tests/test_profiles.py)")
     test_parser.add_argument("--colab", action="store_true",
                              help="instead, the Colab tier: Colab's Python and packages, each notebook's set-up cell "
-                                  "(needs PyPI; further arguments go to python -m tools.colab_tier)")
-    args, pytest_args = parser.parse_known_args()
+                                  "(needs PyPI; further arguments go to python -m tools.colab_tier); "
+                                  "only this full spelling")
+    args, passed_on = parser.parse_known_args(argv)
+    if args.command == "run" and passed_on:
+        parser.error(f"unrecognized arguments: {' '.join(passed_on)}")
+    return args, passed_on
+
+
+def main() -> int:
+    args, pytest_args = parse_args()
     try:
         if args.command == "run":
-            if pytest_args:
-                parser.error(f"unrecognized arguments: {' '.join(pytest_args)}")
             return command_run(args.chapters)
         if args.colab:
             return command_colab_tier(pytest_args)

@@ -88,5 +88,10 @@ def local_llm_representation(gguf_path: str, prompt: str, n_ctx: int = 2048,
 
 
 def choose_labeller() -> str:
-    """``"openai"`` only when OPENAI_API_KEY is set (and not empty), else ``"llama.cpp"``."""
+    """``"openai"`` only when OPENAI_API_KEY is set (and not empty) and the profile is not ``offline``
+    (which never calls a remote service, whatever key is set), else ``"llama.cpp"``."""
+    from llmbook.profiles import get_profile
+
+    if get_profile() == "offline":
+        return "llama.cpp"
     return "openai" if os.environ.get("OPENAI_API_KEY", "").strip() else "llama.cpp"

@@ -200,6 +200,9 @@ def openai_ready() -> bool:
     import importlib.util
     import os
 
+    if get_profile() == "offline":
+        print("離線設定檔（offline）不呼叫任何遠端服務：代理改用本機模型（小模型常寫不出 ReAct 格式，請把重點放在流程）。")
+        return False
     if not os.environ.get("OPENAI_API_KEY"):
         print("沒有設定 OPENAI_API_KEY：代理改用本機模型（小模型常寫不出 ReAct 格式，請把重點放在流程）。")
         return False

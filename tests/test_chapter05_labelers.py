@@ -174,7 +174,17 @@ def test_tiny_flan_t5_builds_identically(tiny_t5, tmp_path):
         assert (tmp_path / name).read_bytes() == (Path(tiny_t5) / name).read_bytes(), name
 
 
+def test_offline_never_chooses_openai_even_with_a_key(monkeypatch):
+    monkeypatch.setenv("LLMBOOK_PROFILE", "offline")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-planted")
+    assert choose_labeller() == "llama.cpp"
+
+
 def test_openai_is_chosen_only_with_a_key(monkeypatch):
+    from llmbook import profiles
+
+    monkeypatch.setenv("LLMBOOK_PROFILE", "cpu")  # a profile that may call remote services
+    monkeypatch.setattr(profiles, "hub_reachable", lambda *args, **kwargs: True)
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     assert choose_labeller() == "llama.cpp"
     monkeypatch.setenv("OPENAI_API_KEY", "  ")

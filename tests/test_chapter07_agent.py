@@ -96,8 +96,10 @@ def test_print_trace_lists_each_step(capsys):
 
 
 def test_openai_is_not_ready_without_a_key(monkeypatch, capsys):
+    import react_agent_tools
     from react_agent_tools import openai_ready
 
+    monkeypatch.setattr(react_agent_tools, "get_profile", lambda: "cpu")
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     assert openai_ready() is False
     assert "OPENAI_API_KEY" in capsys.readouterr().out
@@ -106,8 +108,10 @@ def test_openai_is_not_ready_without_a_key(monkeypatch, capsys):
 def test_openai_is_not_ready_when_langchain_openai_is_missing(monkeypatch, capsys):
     import importlib.util
 
+    import react_agent_tools
     from react_agent_tools import openai_ready
 
+    monkeypatch.setattr(react_agent_tools, "get_profile", lambda: "cpu")
     monkeypatch.setenv("OPENAI_API_KEY", "not-a-real-key")
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
@@ -116,11 +120,25 @@ def test_openai_is_not_ready_when_langchain_openai_is_missing(monkeypatch, capsy
     assert "langchain-openai" in capsys.readouterr().out
 
 
-def test_openai_is_ready_with_a_key_and_the_package(monkeypatch, capsys):
+def test_offline_is_never_ready_for_openai_even_with_a_key_and_the_package(monkeypatch, capsys):
     import importlib.util
 
     from react_agent_tools import openai_ready
 
+    monkeypatch.setenv("LLMBOOK_PROFILE", "offline")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-planted")
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *args: object())
+    assert openai_ready() is False
+    assert "offline" in capsys.readouterr().out
+
+
+def test_openai_is_ready_with_a_key_and_the_package(monkeypatch, capsys):
+    import importlib.util
+
+    import react_agent_tools
+    from react_agent_tools import openai_ready
+
+    monkeypatch.setattr(react_agent_tools, "get_profile", lambda: "cpu")  # a profile that may call remote services
     monkeypatch.setenv("OPENAI_API_KEY", "not-a-real-key")
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *args: object())
     assert openai_ready() is True

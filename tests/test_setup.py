@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from llmbook.pins import pinned_version, read_pins, requirement_pins
+from llmbook.pins import PIN_FILES, PinError, parse_pin, pinned_version, read_pins, requirement_pins
 from tools import llama_build
-from tools.run_notebooks import LLAMA_CHAPTERS, chapter_notebooks
+from tools import hermetic
+from tools.run_notebooks import CHAPTERS, LLAMA_CHAPTERS, all_notebooks, chapter_notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book.py"
@@ -73,7 +74,13 @@ def test_a_change_of_flags_or_compiler_means_another_wheel(tmp_path):
     folders = {llama_build.wheel_folder("0.3.36", args, compiler, tmp_path)
                for args in (amx, laptop) for compiler in (gcc12, gcc14)}
     assert len(folders) == 4
-    assert llama_build.wheel_folder("0.3.36", amx, gcc12, tmp_path) == llama_build.wheel_folder("0.3.36", amx, gcc12, tmp_path)
+    # The same inputs name the same folder in another process too (a later book.py run reuses the wheel).
+    here = llama_build.wheel_folder("0.3.36", amx, gcc12, tmp_path)
+    there = subprocess.run(
+        [sys.executable, "-c", "import sys; from tools import llama_build; "
+         f"print(llama_build.wheel_folder('0.3.36', {amx!r}, {gcc12!r}, __import__('pathlib').Path({str(tmp_path)!r})))"],
+        capture_output=True, text=True, cwd=ROOT, check=True, timeout=60).stdout.strip()
+    assert Path(there) == here
 
 
 def test_a_reused_wheel_is_installed_without_building(tmp_path, monkeypatch):
@@ -268,11 +275,83 @@ def test_hermetic_run_refuses_every_connection_beyond_loopback(book):
     assert "'192.0.2.1' refused" in lines[1] and "'huggingface.co' refused" in lines[2]
 
 
-def test_this_test_process_is_hermetic_too():
-    if os.environ.get("LLMBOOK_HERMETIC") != "1":
-        pytest.skip("run through `python3 book.py test`, which makes every process hermetic")
+def test_this_test_process_is_hermetic_however_it_was_started():
+    # tests/conftest.py seals a bare `pytest` too: no caller credentials, offline, only loopback.
+    assert not [name for name in os.environ if hermetic.SECRET_NAME.search(name)]
+    assert os.environ["LLMBOOK_PROFILE"] == "offline" and os.environ["HF_HUB_OFFLINE"] == "1"
     with pytest.raises(OSError, match="hermetic"):
         socket.create_connection(("192.0.2.1", 443), timeout=2)
+    # every process this run starts (a notebook's kernel, a subprocess check) inherits the guard
+    child = subprocess.run([sys.executable, "-c", HERMETIC_PROBE], capture_output=True, text=True, timeout=60)
+    assert "'192.0.2.1' refused" in child.stdout, child.stderr
+
+
+PLANTED_KEY_PROBE = """
+import os, socket, sys
+sys.path.insert(0, {chapter05!r}); sys.path.insert(0, {chapter07!r})
+def test_probe(monkeypatch):
+    assert "OPENAI_API_KEY" not in os.environ and "HF_TOKEN" not in os.environ
+    from topic_labelers import choose_labeller
+    from react_agent_tools import openai_ready
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-set-again-by-a-notebook")  # offline still never calls OpenAI
+    assert choose_labeller() == "llama.cpp" and openai_ready() is False
+    for host in ("api.openai.com", "192.0.2.1"):
+        try:
+            socket.create_connection((host, 443), timeout=2)
+        except OSError as error:
+            assert "hermetic" in str(error)
+"""
+
+
+def test_a_bare_pytest_with_a_planted_key_stays_offline(tmp_path):
+    """`OPENAI_API_KEY=sk-planted pytest ...` run directly: the key is gone, offline never picks OpenAI,
+    and the only attempts beyond loopback (the probe's own) are refused and listed."""
+    probe = ROOT / "tests" / f"test_zz_probe_{os.getpid()}.py"
+    probe.write_text(PLANTED_KEY_PROBE.format(chapter05=str(ROOT / "chapter05"), chapter07=str(ROOT / "chapter07")))
+    env = {name: value for name, value in os.environ.items() if name not in ("PYTHONPATH", "LLMBOOK_HERMETIC")}
+    env.update(OPENAI_API_KEY="sk-planted", HF_TOKEN="hf_planted", LLMBOOK_PROFILE="gpu")
+    try:
+        result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", str(probe)],
+                                capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+    finally:
+        probe.unlink()
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "caller's credentials removed: HF_TOKEN, OPENAI_API_KEY" in result.stdout
+    assert "hermetic: 2 attempt(s) beyond loopback refused" in result.stdout, result.stdout[-2000:]
+    assert "'api.openai.com' refused" in result.stdout and "'192.0.2.1' refused" in result.stdout
+
+
+# ---- book.py's command line ---------------------------------------------------------------------
+
+@pytest.mark.parametrize(("argv", "colab", "passed_on"), [
+    (["test", "--co"], False, ["--co"]),  # pytest's collect-only, not a prefix of --colab
+    (["test", "--col"], False, ["--col"]),
+    (["test", "--colab"], True, []),
+    (["test", "--colab", "--chapters", "1"], True, ["--chapters", "1"]),
+    (["test", "-k", "profiles"], False, ["-k", "profiles"]),
+])
+def test_options_are_never_matched_by_a_prefix(book, argv, colab, passed_on):
+    args, rest = book.parse_args(argv)
+    assert (args.colab, rest) == (colab, passed_on)
+
+
+def test_run_refuses_arguments_it_does_not_know(book, capsys):
+    with pytest.raises(SystemExit):
+        book.parse_args(["run", "chapter01", "--co"])
+    assert "unrecognized arguments: --co" in capsys.readouterr().err
+
+
+def test_the_default_test_command_runs_the_unit_tests_and_every_notebook(book):
+    command = book.pytest_command(["--co"])
+    notebooks = [str(path.relative_to(ROOT)) for path in all_notebooks()]
+    assert command[1:] == ["-m", "pytest", "tests", *notebooks, "--nbmake", "--co"]
+    assert len(notebooks) >= len(CHAPTERS)
+
+
+@pytest.mark.parametrize("argv", [["tests/test_profiles.py"], ["tests/test_profiles.py::test_unknown_profile", "-x"],
+                                  ["chapter03/chapter03_looking_inside_llms.ipynb"]])
+def test_paths_named_replace_the_default_ones(book, argv):
+    assert book.pytest_command(argv)[1:] == ["-m", "pytest", "--nbmake", *argv]
 
 
 # ---- conda and the pins -----------------------------------------------------------------------
@@ -293,7 +372,41 @@ def test_conda_environment_installs_the_pins_and_the_shared_package():
 
 
 def test_every_pin_is_exact_and_named_once():
-    names = [name for file in ("requirements.txt", "requirements-llama.txt", "requirements-nodeps.txt")
-             for name in read_pins(ROOT / file)]
-    assert len(names) == len(set(names))
-    assert all("==" in spec for spec in requirement_pins().values())
+    pins = requirement_pins()  # raises PinError on a loose, bare, duplicated or doubly-filed pin
+    assert len(pins) >= 60
+    assert all(parse_pin(spec)[0] == name for name, spec in pins.items())
+    assert "pyyaml" in pins  # this file imports yaml
+
+
+@pytest.fixture
+def pin_files(tmp_path):
+    """A copy of the three requirement files to plant mistakes in."""
+    for name in PIN_FILES:
+        (tmp_path / name).write_text((ROOT / name).read_text(encoding="utf-8"), encoding="utf-8")
+    return tmp_path
+
+
+@pytest.mark.parametrize(("planted", "message"), [
+    ("numpy>=1.0", "'numpy>=1.0' is not an exact pin: write it as numpy==<version>"),
+    ("requests", "'requests' is not an exact pin"),
+    ("numpy==2.*", "'numpy==2.\\*' is not an exact pin"),
+    ("numpy==2.4.6 ; python_version < '3.12'", None),  # a marker is allowed: still one exact version
+    ("Torch==2.14.1", "torch is pinned twice"),
+    ("numpy = = 2", "is not a valid requirement"),
+])
+def test_the_pin_check_fails_on_a_planted_mistake(pin_files, planted, message):
+    path = pin_files / "requirements.txt"
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("numpy==")]
+    path.write_text("\n".join([*lines, planted]) + "\n", encoding="utf-8")
+    if message is None:
+        assert requirement_pins(pin_files)["numpy"] == planted
+        return
+    with pytest.raises(PinError, match=message):
+        requirement_pins(pin_files)
+
+
+def test_a_package_pinned_in_two_files_is_an_error(pin_files):
+    with (pin_files / "requirements-nodeps.txt").open("a", encoding="utf-8") as file:
+        file.write("gensim==4.4.0\n")
+    with pytest.raises(PinError, match="gensim is pinned in two requirement files"):
+        requirement_pins(pin_files)
