@@ -1,23 +1,28 @@
 """Chapter 2, 補充「繁中實戰」: the token costs the notebook tabulates come from real tokenizers (Qwen2
 and Llama 3 converted from llama.cpp's vocab GGUFs and checked against llama.cpp's own test vectors),
-every comparison its prose states holds, and multilingual-e5-small ranks each 繁中 sentence's English
-translation first."""
+every comparison its prose states holds -- on the one paragraph and, as medians and ranges, on the 21
+paragraphs of chapter02/zh_tw_paragraphs.py --, the two rebuilt tokenizers give llama.cpp's own ids on
+every 繁中 text of the chapter, and multilingual-e5-small ranks each 繁中 sentence's English translation
+first."""
 
 import functools
 import random
 import re
 
 import nbformat
+import pandas as pd
 import pytest
 from notebook_code import ROOT, assigned_literals, load_definitions, python_source
 from opencc import OpenCC
+from test_zh_tw import MAINLAND_TERMS, can_encode_big5
 from token_gallery import BOOK_TOKENIZERS, load_tokenizer
 from transformers import AutoTokenizer
+from zh_tw_paragraphs import PARAGRAPHS, REGISTERS
 
 from llmbook import pick_model
 from llmbook.models import lookup
 from llmbook.offline import vocabularies
-from llmbook.offline.sources import llama_cpp_test_vectors
+from llmbook.offline.sources import llama_cpp_test_vectors, llama_cpp_vocab_dir
 
 NOTEBOOK = "chapter02/chapter02_tokens_embeddings.ipynb"
 ZH_TEXT = assigned_literals(NOTEBOOK, "zh_text")[0]
@@ -183,6 +188,131 @@ def test_qwen2_splits_the_traditional_phrase_into_more_tokens(capsys):
 def test_s2twp_turns_mainland_words_into_taiwan_ones():
     match = re.search(r'OpenCC\("s2twp"\)\.convert\("([^"]+)"\)', section_code())
     assert OpenCC("s2twp").convert(match.group(1)) == "這個軟體會讀取網路上的資訊"
+
+
+# ---- the 21 paragraphs: medians and ranges ----------------------------------------------------
+
+def markdown(cell_id: str) -> str:
+    nb = nbformat.read(ROOT / NOTEBOOK, as_version=4)
+    return next(cell.source for cell in nb.cells if cell.get("id") == cell_id)
+
+
+def paragraph_frame() -> pd.DataFrame:
+    """The notebook's ``paragraphs`` table, built as its cell builds it."""
+    frame = pd.DataFrame(PARAGRAPHS)
+    frame["zh_simplified"] = frame["zh"].map(OpenCC("t2s").convert)
+    return frame
+
+
+@functools.cache
+def per_paragraph() -> pd.DataFrame:
+    nb = load_definitions(NOTEBOOK, "count_tokens", "token_costs", "paragraph_costs")
+    return nb.paragraph_costs(tokenizers(), paragraph_frame())
+
+
+def test_paragraphs_are_our_own_taiwan_texts_in_three_registers():
+    assert len(PARAGRAPHS) >= 20
+    registers = [p["register"] for p in PARAGRAPHS]
+    assert set(registers) == set(REGISTERS) and len(REGISTERS) >= 3
+    assert min(registers.count(r) for r in REGISTERS) >= 6
+    for p in PARAGRAPHS:
+        zh, en = p["zh"], p["en"]
+        assert [c for c in zh if not can_encode_big5(c)] == [], zh  # Taiwan's character set: no Simplified-only character
+        assert [term for term in MAINLAND_TERMS if term in zh] == [], zh
+        assert re.fullmatch(r"[\x20-\x7e]+", en) and len(en.split()) >= 20, en
+        assert OpenCC("t2s").convert(zh) != zh  # each has characters that Simplified writes differently
+    assert len({p["zh"] for p in PARAGRAPHS}) == len(PARAGRAPHS) and ZH_TEXT not in {p["zh"] for p in PARAGRAPHS}
+    assert "from zh_tw_paragraphs import PARAGRAPHS" in section_code()
+    assert 'paragraphs["zh"].map(opencc.OpenCC("t2s").convert)' in section_code()
+
+
+def test_paragraph_costs_are_token_costs_of_each_paragraph():
+    table = per_paragraph()
+    assert len(table) == len(PARAGRAPHS) * (len(BOOK_NAMES) + 2)
+    for number, p in enumerate(PARAGRAPHS, start=1):
+        rows = table[table["段落"] == number]
+        assert list(rows.index) == [*BOOK_NAMES, QWEN2, LLAMA3] and set(rows["文體"]) == {p["register"]}
+        for name, tokenizer in tokenizers().items():
+            zh, zs = count(tokenizer, p["zh"]), count(tokenizer, OpenCC("t2s").convert(p["zh"]))
+            assert rows.loc[name, "繁中詞元數"] == zh and rows.loc[name, "簡中詞元數"] == zs
+            assert rows.loc[name, "繁中÷英文"] == pytest.approx(zh / count(tokenizer, p["en"]))
+
+
+def test_the_prose_on_21_paragraphs_states_the_measured_medians_and_counts():
+    table = per_paragraph()
+    prose = markdown("cell-zh21g")
+    by = table.groupby(level="分詞器", sort=False)
+    median = by[["每字詞元數", "繁中÷英文", "繁中÷簡中"]].median()
+    low, high = by["每字詞元數"].min(), by["每字詞元數"].max()
+
+    def says(text):
+        assert text in prose, text
+
+    # tokens per character: Qwen2 lowest in every paragraph, Llama 3 next; BERT ~1 with over half [UNK]
+    cheapest = table.reset_index().loc[lambda f: f.groupby("段落")["每字詞元數"].idxmin(), "分詞器"]
+    assert set(cheapest) == {QWEN2}
+    says(f"中位數 {median.loc[QWEN2, '每字詞元數']:.2f}，範圍 {low[QWEN2]:.2f}～{high[QWEN2]:.2f}")
+    assert median["每字詞元數"].drop(index=QWEN2).idxmin() == LLAMA3
+    says(f"Llama 3 次之（中位數 {median.loc[LLAMA3, '每字詞元數']:.2f}）")
+    bert = table.loc["bert-base-uncased"]
+    characters = paragraph_frame()["zh"].map(lambda text: len("".join(text.split()))).to_numpy()
+    assert (bert["每字詞元數"].round(1) == 1).all() and (bert["繁中的未知詞元"].to_numpy() > characters / 2).all()
+    assert (table.loc["gpt2", "每字詞元數"] > 2).all()
+    # 繁中 ÷ English: far above 1 for English vocabularies; Qwen2 about 1, cheaper in only some paragraphs
+    says(f"GPT-2 {median.loc['gpt2', '繁中÷英文']:.2f}、GPT-4 {median.loc['Xenova/gpt-4', '繁中÷英文']:.2f}")
+    says(f"Qwen2 的中位數是 {median.loc[QWEN2, '繁中÷英文']:.2f}")
+    cheaper_than_english = int((table.loc[QWEN2, "繁中÷英文"] < 1).sum())
+    assert 0 < cheaper_than_english < len(PARAGRAPHS) / 2
+    says(f"只有 {cheaper_than_english} 段比英文省")
+    # 繁中 ÷ 簡中: usually above 1 (median), not always
+    assert median["繁中÷簡中"]["bert-base-uncased"] == 1 and (median["繁中÷簡中"].drop(index="bert-base-uncased") > 1).all()
+    says(f"GPT-4 的中位數 {median.loc['Xenova/gpt-4', '繁中÷簡中']:.2f}、StarCoder2 "
+         f"{median.loc['bigcode/starcoder2-15b', '繁中÷簡中']:.2f}，Llama 3 只有 {median.loc[LLAMA3, '繁中÷簡中']:.2f}")
+    ratio = table["繁中÷簡中"]
+    assert [int((ratio.loc[name] == 1).sum()) for name in (QWEN2, "microsoft/Phi-3-mini-4k-instruct")] == [1, 1]
+    assert int((ratio.loc["gpt2"] < 1).sum()) == 2
+    says("Qwen2 與 Phi-3 各有一段繁簡一樣多，GPT-2 有兩段繁中反而比簡中少")
+
+
+def test_the_one_paragraph_prose_counts_bert_unknowns_exactly():
+    table = costs()
+    characters = len("".join(ZH_TEXT.split()))
+    unknown = int(table.loc["bert-base-uncased", "繁中的未知詞元"])
+    assert f"這段的 {characters} 個字裡有 {unknown} 個" in markdown("cell-zh15")
+    assert table["每字詞元數"].idxmin() == QWEN2 and "每字詞元數最少的不是它，而是 Qwen2" in markdown("cell-zh15")
+
+
+def test_s2twp_changes_words_it_should_not():
+    code = section_code()
+    converted = {s: OpenCC("s2twp").convert(s) for s in ["餐厅的菜单", "打开窗户", "请保存好收据", "这种类型的人"]}
+    assert converted == {"餐厅的菜单": "餐廳的選單", "打开窗户": "開啟窗戶", "请保存好收据": "請儲存好收據",
+                         "这种类型的人": "這種型別的人"}
+    assert all(f'"{s}"' in code for s in converted)
+    prose = markdown("cell-zh06a")
+    assert all(f"「{a}」" in prose and f"「{b}」" in prose for a, b in [("打開", "開啟"), ("保存", "儲存"), ("類型", "型別")])
+    assert "「選單」" in prose
+
+
+# ---- llama.cpp itself on every 繁中 text of the chapter ----------------------------------------
+
+def zh_tw_texts() -> list[str]:
+    return [ZH_TEXT, PHRASE, *(zh for zh, _ in PAIRS), *(p["zh"] for p in PARAGRAPHS)]
+
+
+@pytest.mark.parametrize(("name", "gguf"), LLAMA_CPP_VOCABS)
+def test_qwen2_and_llama3_give_llama_cpp_ids_on_every_zh_tw_text(name, gguf):
+    import llama_cpp
+
+    vocab = llama_cpp.Llama(model_path=str(llama_cpp_vocab_dir() / gguf), vocab_only=True, verbose=False)
+    tokenizer = chinese_tokenizer(name)
+    traditional = zh_tw_texts()
+    simplified = [OpenCC("t2s").convert(text) for text in traditional]
+    assert len(traditional) >= 28 and sum(t != s for t, s in zip(traditional, simplified)) == len(traditional)
+    assert any(char in "".join(traditional) for char in "颱廂臺灣")  # characters llama.cpp's own vectors lack
+    differing = [text for text in traditional + simplified
+                 if tokenizer.encode(text, add_special_tokens=False)
+                 != vocab.tokenize(text.encode("utf-8"), add_bos=False, special=False)]
+    assert differing == []
 
 
 # ---- cross-lingual embeddings ------------------------------------------------------------------
