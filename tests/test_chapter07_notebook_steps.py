@@ -51,8 +51,8 @@ def recording_llm(responses):
 
 
 def book_template_cells():
-    """Section 7.2.1 up to its 補充: the hand-written Phi-3 template and the basic chain."""
-    return code_cells("### 7.2.1", "### 補充")
+    """The section 單鏈接範例 up to its 補充: the hand-written Phi-3 template and the basic chain."""
+    return code_cells("### 單鏈接範例", "### 補充")
 
 
 def test_basic_chain_sends_the_books_phi3_prompt():
@@ -69,7 +69,7 @@ def test_story_chain_is_three_links_each_filling_its_own_key():
     llm, recorder = recording_llm(["basic", "The Gull at the Lamp", "Salt and Feathers", "Old Tomas keeps the light.", "Once…"])
     namespace = {"llm": llm}
     run_cells(book_template_cells(), namespace)
-    values = run_cells(code_cells("### 7.2.2", "## 7.3"), namespace)
+    values = run_cells(code_cells("### 多個提示詞組成的鏈接", "## 記憶功能"), namespace)
     summary = "an old lighthouse keeper who befriends a lost seagull"
     assert {"summary": summary, "title": "The Gull at the Lamp"} in values  # the first link alone
     assert values[-1] == {"summary": summary, "title": "Salt and Feathers", "character": "Old Tomas keeps the light.",
@@ -84,11 +84,11 @@ def test_story_chain_is_three_links_each_filling_its_own_key():
 
 @pytest.fixture(scope="module")
 def memory_run():
-    """Sections 7.2.1 (book cells) and 7.3 on a fake LLM whose i-th reply is "reply i"."""
+    """The single-link section (book cells) and the memory section on a fake LLM whose i-th reply is "reply i"."""
     llm, recorder = recording_llm([f"reply {i}" for i in range(100)])
     namespace = {"llm": llm}
     run_cells(book_template_cells(), namespace)
-    values = run_cells(code_cells("## 7.3", "## 7.4"), namespace)
+    values = run_cells(code_cells("## 記憶功能", "## 代理"), namespace)
     return namespace, values, recorder.prompts
 
 
@@ -117,8 +117,8 @@ def test_buffer_memory_puts_turn_one_into_turn_two(memory_run):
 
 def test_window_of_two_drops_the_first_turn_on_the_fourth(memory_run):
     namespace, _, prompts = memory_run
-    # the window's four turns come after the buffer's two and the classic chain's one
-    window = [prompt for _, prompt in conversation_prompts(namespace, prompts)[3:7]]
+    # the window's four turns come after the buffer's two
+    window = [prompt for _, prompt in conversation_prompts(namespace, prompts)[2:6]]
     assert window[0].endswith("I'm 28 years old. What is 2 + 5?<|end|>\n<|assistant|>")
     assert "Mei-Ling" in window[2]  # "Do you remember my name?": turn one is still one of the last two
     assert window[3].endswith("How old am I?<|end|>\n<|assistant|>")
@@ -129,7 +129,7 @@ def test_window_of_two_drops_the_first_turn_on_the_fourth(memory_run):
 def test_summary_memory_answers_the_first_question_from_the_summary_alone(memory_run):
     namespace, values, prompts = memory_run
     summaries = numbered(prompts, namespace["summary_prompt_template"].split("{summary}")[0])
-    asked = [prompt for _, prompt in conversation_prompts(namespace, prompts)[7:]]
+    asked = [prompt for _, prompt in conversation_prompts(namespace, prompts)[6:]]
     assert len(summaries) == len(asked) == 3  # one summarising step after each of the three turns
     assert asked[2].endswith("Which question did I ask you first?<|end|>\n<|assistant|>")
     # the prompt carries the summary written after turn two, and no raw turn at all
@@ -138,7 +138,26 @@ def test_summary_memory_answers_the_first_question_from_the_summary_alone(memory
     # each summarising step sees the previous summary and only the newest exchange
     assert f"reply {summaries[0][0]}\n" in summaries[1][1] and "Human: Do you remember my name?" in summaries[1][1]
     assert "I'm Mei-Ling" not in summaries[1][1]
-    assert values[-1] == {"messages": [], "summary": f"reply {summaries[2][0]}"}
+    assert values[-1] == {"chat_history": f"reply {summaries[2][0]}"}  # memory.load_memory_variables({})
+
+
+def test_memory_section_uses_the_books_classes():
+    source = "\n".join(code_cells("## 記憶功能", "## 代理"))
+    for name in ("ConversationBufferMemory(memory_key=\"chat_history\")",
+                 "ConversationBufferWindowMemory(k=2, memory_key=\"chat_history\")",
+                 "ConversationSummaryMemory(llm=llm, memory_key=\"chat_history\", prompt=summary_prompt)"):
+        assert name in source
+    assert source.count("LLMChain(prompt=prompt, llm=llm, memory=memory)") == 3
+    assert "from langchain_classic.memory import" in source and "conversation_memory import PromptRecorder" in source
+    assert "langgraph" not in source and "buffer_chat" not in source
+
+
+def test_memories_hold_what_the_book_shows(memory_run):
+    namespace, values, _ = memory_run
+    buffer_memory = values[5]  # the 補充 cell after the buffer's two turns: memory.load_memory_variables({})
+    history = buffer_memory["chat_history"]
+    assert history.startswith("Human: Hello, I'm Mei-Ling. What is 2 + 5?\nAI: reply ")
+    assert history.count("Human:") == 2 and "Human: Do you remember my name?" in history
 
 
 def run_agent(monkeypatch, responses):
@@ -147,8 +166,8 @@ def run_agent(monkeypatch, responses):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.setattr(react_agent_tools, "web_search_available", lambda *args, **kwargs: False)
     llm, recorder = recording_llm(responses)
-    namespace = {"llm": llm, "PromptTemplate": PromptTemplate}  # imported in section 7.2.1
-    run_cells(code_cells("### 7.4.2", "## 7.5"), namespace)
+    namespace = {"llm": llm, "PromptTemplate": PromptTemplate}  # imported in the single-link section
+    run_cells(code_cells("### LangChain 中的 ReAct", "## 本章小結"), namespace)
     assert namespace["agent_llm"] is llm  # without an OpenAI key the agent runs on the chapter's model
     return namespace["result"], recorder.prompts
 
