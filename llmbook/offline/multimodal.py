@@ -72,7 +72,7 @@ def _write_clip_tokenizer(folder: Path) -> None:
 
 def build_clip_tokenizer() -> Path:
     """Folder with the real CLIP tokenizer (``CLIPTokenizerFast.from_pretrained`` reads it)."""
-    return cached_build("clip-tokenizer", 1, _write_clip_tokenizer)
+    return cached_build("clip-tokenizer", 1, _write_clip_tokenizer, reads=("open-clip-torch",))
 
 
 def _clip_image_processor():

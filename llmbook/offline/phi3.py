@@ -12,6 +12,8 @@ from . import cached_build
 from .sources import llama_cpp_vocab_dir
 
 VERSION = 1
+# The Phi-3 vocabulary comes from the llama-cpp-python sdist, read through gguf (cache key inputs).
+LLAMA_VOCAB = ("llama-cpp-python", "gguf")
 VOCAB_GGUF = "ggml-vocab-phi-3.gguf"
 
 # The chat template of microsoft/Phi-3-mini-4k-instruct (its tokenizer_config.json since the July
@@ -36,7 +38,7 @@ def phi3_tokenizer_folder() -> Path:
         tokenizer.chat_template = PHI3_CHAT_TEMPLATE
         tokenizer.save_pretrained(folder)
 
-    return cached_build("phi3-tokenizer", VERSION, convert)
+    return cached_build("phi3-tokenizer", VERSION, convert, reads=LLAMA_VOCAB)
 
 
 def tiny_phi3_config(tokenizer):
@@ -71,4 +73,4 @@ def write_tiny_phi3(folder: Path) -> None:
 
 
 def build_tiny_phi3() -> Path:
-    return cached_build("tiny-phi3", VERSION, write_tiny_phi3)
+    return cached_build("tiny-phi3", VERSION, write_tiny_phi3, reads=LLAMA_VOCAB)

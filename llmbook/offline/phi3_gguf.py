@@ -122,7 +122,7 @@ def _write_all(folder: Path) -> None:
 
 def tiny_phi3_gguf_folder() -> Path:
     """The folder with every variant (a few MB each), built once and cached."""
-    return cached_build("tiny-phi3-gguf", VERSION, _write_all)
+    return cached_build("tiny-phi3-gguf", VERSION, _write_all, reads=("llama-cpp-python",))
 
 
 def build_tiny_phi3_gguf() -> Path:

