@@ -105,66 +105,7 @@ def test_no_compiler_is_a_clear_error(monkeypatch):
         llama_build.install("python")
 
 
-# ---- llama.cpp on an NVIDIA GPU (Colab's T4) ---------------------------------------------------
-
-@pytest.fixture
-def gpu_machine(tmp_path, monkeypatch):
-    """A machine whose nvidia-smi lists a T4 and whose CUDA toolkit is 12.x; pip and builds recorded."""
-    calls = []
-    monkeypatch.setattr(llama_build, "nvidia_compute_capability", lambda: "75")
-    monkeypatch.setattr(llama_build, "cuda_toolkit_major", lambda: 12)
-    monkeypatch.setattr(llama_build, "find_compiler", lambda: "g++ 12")
-    monkeypatch.setattr(llama_build, "pip", lambda python, *args, **kwargs: calls.append(("pip", *args)))
-
-    def build(python, version, args, target):
-        calls.append(("build", *args))
-        target.mkdir(parents=True)
-        (target / "llama_cpp_python-0.3.36-py3-none-linux_x86_64.whl").write_bytes(b"")
-        return target / "llama_cpp_python-0.3.36-py3-none-linux_x86_64.whl"
-
-    monkeypatch.setattr(llama_build, "build_wheel", build)
-    return calls
-
-
-def test_gpu_takes_the_prebuilt_cuda_wheel_when_it_offloads(gpu_machine, monkeypatch, tmp_path):
-    monkeypatch.setattr(llama_build, "gpu_offload_supported", lambda python: True)
-    installed = llama_build.install("python", cache=tmp_path)
-    assert "https://abetlen.github.io/llama-cpp-python/whl/cu125" in installed
-    (first,) = [call for call in gpu_machine if "--extra-index-url" in call]
-    assert "--only-binary=:all:" in first  # never falls through to PyPI's sdist (a silent CPU build)
-    assert not [call for call in gpu_machine if call[0] == "build"]
-
-
-def test_gpu_builds_for_the_t4_only_when_the_index_has_no_wheel(gpu_machine, monkeypatch, tmp_path):
-    def no_wheel(python, *args, **kwargs):
-        gpu_machine.append(("pip", *args))
-        if "--extra-index-url" in args:
-            raise subprocess.CalledProcessError(1, args)
-
-    monkeypatch.setattr(llama_build, "pip", no_wheel)
-    monkeypatch.setattr(llama_build, "gpu_offload_supported", lambda python: True)
-    installed = llama_build.install("python", cache=tmp_path)
-    (build,) = [call for call in gpu_machine if call[0] == "build"]
-    assert "-DGGML_CUDA=on" in build and "-DCMAKE_CUDA_ARCHITECTURES=75" in build
-    assert installed.endswith(".whl")
-
-
-def test_gpu_falls_back_to_the_cpu_build_and_says_why(gpu_machine, monkeypatch, tmp_path, capsys):
-    monkeypatch.setattr(llama_build, "gpu_offload_supported", lambda python: False)
-    installed = llama_build.install("python", cache=tmp_path)
-    builds = [call for call in gpu_machine if call[0] == "build"]
-    assert len(builds) == 2 and "-DGGML_CUDA=on" in builds[0] and "-DGGML_CUDA=on" not in builds[1]
-    cpu_folder = llama_build.wheel_folder(pinned_version("llama-cpp-python"), llama_build.cmake_args(), "g++ 12", tmp_path)
-    assert Path(installed).parent == cpu_folder
-    said = capsys.readouterr().out
-    assert "llama_supports_gpu_offload() is False" in said and "4 位元" in said
-
-
-@pytest.mark.parametrize("major, tag", [(12, "cu125"), (13, "cu130"), (11, None), (None, None)])
-def test_cuda_wheel_index_follows_the_toolkit(major, tag):
-    index = llama_build.cuda_wheel_index(major)
-    assert index == (f"https://abetlen.github.io/llama-cpp-python/whl/{tag}" if tag else None)
-
+# ---- llama.cpp on an NVIDIA GPU (Colab's T4): the steps and their order are tests/test_llama_build.py ----
 
 def test_compute_capability_is_read_from_nvidia_smi(tmp_path, monkeypatch):
     fake = tmp_path / "nvidia-smi"

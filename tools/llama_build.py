@@ -17,14 +17,32 @@ Why a step of its own (chapters 5 and 7 use llama.cpp):
 * When the build cannot run (no C++ compiler), everything else is already installed and the
   chapters without llama.cpp still run; the error says what is missing.
 
-With an NVIDIA GPU (``nvidia-smi`` lists one, e.g. Colab's T4) the GPU build is tried first:
+In a notebook's set-up cell (``--prebuilt``, on Colab) and wherever ``nvidia-smi`` lists a GPU, the steps
+are, in this order, each printing what it does and how long it took:
 
-1. llama-cpp-python's own CUDA wheel index (https://abetlen.github.io/llama-cpp-python/whl/cu1XX;
-   its CUDA wheels are tagged ``py3-none`` since mid-2026, so they serve Python 3.13 too), taken only
-   if ``llama_cpp.llama_supports_gpu_offload()`` is then True;
-2. else a CUDA build from source for this GPU's architecture only (``-DGGML_CUDA=on
-   -DCMAKE_CUDA_ARCHITECTURES=75`` on a T4), with its progress printed;
-3. else the CPU build, and the chapters load the 4-bit GGUF instead of the fp16 one.
+a. the prebuilt CUDA wheel from llama-cpp-python's own index (``whl/cu1XX``), for the CUDA version the
+   driver reports (``nvidia-smi``'s "CUDA Version"), else ``torch.version.cuda`` -- never ``nvcc``, which a
+   runtime may lack; any version in ``TESTED_RANGE``, so a release without CUDA wheels does not fall
+   through to a build; kept only if ``llama_cpp.llama_supports_gpu_offload()`` is then True;
+b. else the index's prebuilt CPU wheel (``whl/cpu``, built with ``GGML_NATIVE=off``: no AMX, no
+   ``-march=native``), in seconds; the chapters then load the 4-bit GGUF, and the estimate is printed;
+c. a CUDA build from source for this GPU's architecture only when the reader asks for it
+   (``LLMBOOK_LLAMA_CUDA_BUILD=1``; its measured duration is stated before it starts);
+c is opt-in, so it comes after a and instead of b (and b follows a c that cannot offload); when the index
+cannot be reached (or has no wheel in the range), the CPU build from source.
+
+Decision table (``tests/test_llama_build.py`` has one test per row):
+
+| GPU listed | CUDA wheel in range | it offloads | LLMBOOK_LLAMA_CUDA_BUILD | --prebuilt | installs |
+|---|---|---|---|---|---|
+| no  | -   | -   | -   | no  | CPU build from source (book.py on a laptop) |
+| no  | -   | -   | -   | yes | b: index CPU wheel; none there -> CPU build from source |
+| yes | yes | yes | -   | any | a: CUDA wheel |
+| yes | yes | no  | unset | any | b (after a) |
+| yes | no / CUDA version unknown | - | unset | any | b |
+| yes | no  | -   | 1   | any | c: CUDA build; if it offloads, kept |
+| yes | no  | -   | 1, built but no offload | any | b (after c) |
+| yes | no  | -   | unset, and no CPU wheel | any | CPU build from source |
 
 ``LLMBOOK_LLAMA_CMAKE_ARGS`` adds CMake options. Standard library only: it runs before anything
 is installed.
@@ -103,9 +121,30 @@ def cmake_args(machine: str | None = None, flags: set[str] | None = None, system
     return args + shlex.split(os.environ.get(EXTRA_ARGS_VAR, ""))
 
 
-CUDA_WHEEL_INDEX = "https://abetlen.github.io/llama-cpp-python/whl/{tag}"
-# The CUDA toolkits that index publishes wheels for, newest first within each major version.
-CUDA_WHEEL_TAGS = {12: "cu125", 13: "cu130"}
+# llama-cpp-python's own PEP 503 index: whl/cpu and one folder per CUDA toolkit it builds for
+# (its workflow .github/workflows/generate-index-from-release.yaml). LLMBOOK_LLAMA_WHEEL_INDEX points
+# elsewhere (a mirror; the tests' index on loopback).
+WHEEL_INDEX_VAR = "LLMBOOK_LLAMA_WHEEL_INDEX"
+WHEEL_INDEX = "https://abetlen.github.io/llama-cpp-python/whl"
+# The CUDA toolkits that index publishes wheels for (build-wheels-cuda.yaml: 12.1.1 ... 12.5.1, 13.0.2, 13.2.1).
+CUDA_WHEEL_TAGS = {(12, 1): "cu121", (12, 2): "cu122", (12, 3): "cu123", (12, 4): "cu124", (12, 5): "cu125",
+                   (13, 0): "cu130", (13, 2): "cu132"}
+# Prebuilt wheels of any version in this range are accepted: 0.3.34 and 0.3.35 have CUDA wheels on the index
+# (tags v0.3.34-cu1XX, v0.3.35-cu1XX), and their changelog from 0.3.34 to our pin changes only llama.cpp's
+# revision and fixes (no API the chapters use); our pin is the upper bound.
+TESTED_LOWER = "0.3.34"
+CUDA_BUILD_VAR = "LLMBOOK_LLAMA_CUDA_BUILD"
+# Stated where the CPU wheel is chosen on a GPU runtime (benchmarks/results/t4-estimates.md).
+CPU_ONLY_ESTIMATE = ("只用 CPU 時，第 5 章替約 150 個主題命名估計約 135 分鐘、第 7 章整本約 86 分鐘"
+                     "（q4 檔；估算，不是實測：benchmarks/results/t4-estimates.md）")
+
+
+def tested_range() -> str:
+    return f">={TESTED_LOWER},<={pinned_version(PACKAGE)}"
+
+
+def wheel_index(tag: str) -> str:
+    return f"{os.environ.get(WHEEL_INDEX_VAR) or WHEEL_INDEX}".rstrip("/") + f"/{tag}"
 
 
 def nvidia_compute_capability() -> str | None:
@@ -121,22 +160,45 @@ def nvidia_compute_capability() -> str | None:
     return f"{match[1]}{match[2]}" if match else None
 
 
-def cuda_toolkit_major() -> int | None:
-    """The CUDA toolkit's major version from ``nvcc --version`` (its libraries are what a CUDA wheel loads)."""
-    nvcc = shutil.which("nvcc") or ("/usr/local/cuda/bin/nvcc" if Path("/usr/local/cuda/bin/nvcc").exists() else None)
-    if nvcc is None:
+def nvidia_smi_cuda_version() -> tuple[int, int] | None:
+    """The CUDA version the driver supports, from ``nvidia-smi``'s header ("CUDA Version: 12.4")."""
+    if shutil.which("nvidia-smi") is None:
         return None
     try:
-        result = subprocess.run([nvcc, "--version"], capture_output=True, text=True, timeout=30)
+        result = subprocess.run(["nvidia-smi"], capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired):
         return None
-    match = re.search(r"release (\d+)\.(\d+)", result.stdout)
-    return int(match[1]) if match else None
+    match = re.search(r"CUDA Version:\s*(\d+)\.(\d+)", result.stdout) if result.returncode == 0 else None
+    return (int(match[1]), int(match[2])) if match else None
 
 
-def cuda_wheel_index(toolkit_major: int | None) -> str | None:
-    tag = CUDA_WHEEL_TAGS.get(toolkit_major or 0)
-    return CUDA_WHEEL_INDEX.format(tag=tag) if tag else None
+def torch_cuda_version(python: str) -> tuple[int, int] | None:
+    """``torch.version.cuda`` of the interpreter we install into (None without torch or without CUDA)."""
+    probe = "import torch; print(torch.version.cuda or '')"
+    try:
+        result = subprocess.run([python, "-c", probe], capture_output=True, text=True, timeout=300)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = re.match(r"\s*(\d+)\.(\d+)", result.stdout) if result.returncode == 0 else None
+    return (int(match[1]), int(match[2])) if match else None
+
+
+def cuda_version(python: str) -> tuple[tuple[int, int] | None, str]:
+    """The runtime's CUDA version and where it was read: the driver first, then torch."""
+    version = nvidia_smi_cuda_version()
+    if version:
+        return version, "nvidia-smi"
+    version = torch_cuda_version(python)
+    return (version, "torch.version.cuda") if version else (None, "")
+
+
+def cuda_wheel_tag(version: tuple[int, int] | None) -> str | None:
+    """The index folder for this CUDA version: the newest toolkit of the same major version that is not
+    newer than it (a 12.4 driver runs a cu124 wheel; 12.8 runs cu125; 13.1 runs cu130)."""
+    if not version:
+        return None
+    fitting = [key for key in CUDA_WHEEL_TAGS if key[0] == version[0] and key <= version]
+    return CUDA_WHEEL_TAGS[max(fitting)] if fitting else None
 
 
 def cuda_cmake_args(compute_capability: str) -> list[str]:
@@ -256,42 +318,115 @@ def build_wheel(python: str, version: str, args: list[str], target: Path) -> Pat
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def install(python: str = sys.executable, cache: Path | None = None) -> str:
-    """Install llama-cpp-python into ``python``: the GPU version where an NVIDIA GPU is listed (see the
-    module docstring), else (or when that fails) a CPU build made once for this machine.
+class Step:
+    """Say what a step does, then how long it took (the set-up cell's reader sees both)."""
+
+    def __init__(self, name: str, what: str):
+        self.name, self.what = name, what
+
+    def __enter__(self):
+        import time
+
+        self.started = time.monotonic()
+        say(f"步驟 {self.name}：{self.what}")
+        return self
+
+    def __exit__(self, *exc):
+        import time
+
+        seconds = time.monotonic() - self.started
+        say(f"步驟 {self.name} 用了 {seconds:.1f} 秒 / step {self.name} took {seconds:.1f} s")
+        return False
+
+
+def install(python: str = sys.executable, cache: Path | None = None, prebuilt: bool = False) -> str:
+    """Install llama-cpp-python into ``python`` (the steps and their order: the module docstring).
 
     Returns what was installed; raises LlamaBuildError with the reason and the fix.
     """
     capability = nvidia_compute_capability()
     if capability:
-        try:
-            return install_for_gpu(python, capability, cache)
-        except LlamaBuildError as error:
-            say(f"沒有可用 GPU 的版本，改裝只用 CPU 的版本；第 5、7 章會改載入 4 位元的 GGUF。原因：{error}"
-                " / no GPU build; installing the CPU build, chapters 5 and 7 load the 4-bit GGUF")
-    return str(install_build(python, cmake_args(), cache))
+        installed = install_cuda_wheel(python) or install_cuda_build(python, capability, cache)
+        if installed:
+            return installed
+    if capability or prebuilt:
+        installed = install_cpu_wheel(python, gpu=bool(capability))
+        if installed:
+            return installed
+    with Step("CPU", f"從原始碼編譯只用 CPU 的 {PACKAGE}（{BUILD_DURATIONS['cpu']}）"
+                     f" / building the CPU version from source"):
+        return str(install_build(python, cmake_args(), cache))
 
 
-def install_for_gpu(python: str, capability: str, cache: Path | None = None) -> str:
-    """The prebuilt CUDA wheel when the index has one that offloads here, else a CUDA build for this GPU."""
-    version = pinned_version(PACKAGE)
-    index = cuda_wheel_index(cuda_toolkit_major())
-    if index:
-        try:
-            pip(python, "install", "--disable-pip-version-check", "--only-binary=:all:", "--no-deps",
-                "--force-reinstall", "--extra-index-url", index, f"{PACKAGE}=={version}")
-            install_dependencies(python)
-        except subprocess.CalledProcessError:
-            say(f"{index} has no {PACKAGE} {version} wheel that installs here; building with CUDA from source")
-        else:
-            if gpu_offload_supported(python):
-                say(f"installed the prebuilt CUDA wheel from {index}; GPU offload works")
-                return f"{PACKAGE}=={version} ({index})"
-            say("the prebuilt CUDA wheel cannot offload to this GPU; building with CUDA from source")
-    wheel = install_build(python, cmake_args() + cuda_cmake_args(capability), cache)
-    if not gpu_offload_supported(python):
-        raise LlamaBuildError(f"{wheel.name} was built with CUDA, but llama_supports_gpu_offload() is False")
-    return str(wheel)
+def install_from_index(python: str, tag: str) -> bool:
+    """pip-install the newest wheel in the tested range from the index folder ``tag``; False when there is none."""
+    try:
+        pip(python, "install", "--disable-pip-version-check", "--only-binary=:all:", "--no-deps",
+            "--force-reinstall", "--retries", "1", "--timeout", "30", "--index-url", wheel_index(tag),
+            f"{PACKAGE}{tested_range()}")
+    except subprocess.CalledProcessError:
+        return False
+    try:
+        install_dependencies(python)
+    except subprocess.CalledProcessError as error:
+        raise LlamaBuildError(f"installing the dependencies of {PACKAGE} failed: {error}") from error
+    return True
+
+
+def install_cuda_wheel(python: str) -> str | None:
+    """Step a: the prebuilt CUDA wheel for the runtime's CUDA version, kept only if it offloads."""
+    version, source = cuda_version(python)
+    tag = cuda_wheel_tag(version)
+    where = f"CUDA {version[0]}.{version[1]}（{source}）" if version else "CUDA 版本不明"
+    with Step("a", f"{where}：找預先編好的 CUDA 版 {PACKAGE}{tested_range()}"
+                   f"（{wheel_index(tag) if tag else '索引裡沒有這個 CUDA 版本'}） / prebuilt CUDA wheel"):
+        if tag is None:
+            say(f"{where}：llama-cpp-python 的索引沒有這個 CUDA 版本的 wheel / no CUDA wheel index for it")
+            return None
+        if not install_from_index(python, tag):
+            say(f"{wheel_index(tag)} 沒有可安裝的 {PACKAGE}{tested_range()} / no wheel there")
+            return None
+        if not gpu_offload_supported(python):
+            say("這個 CUDA 版無法把模型放上 GPU（llama_supports_gpu_offload() 為 False），不採用"
+                " / the CUDA wheel cannot offload here")
+            return None
+        say(f"已安裝預先編好的 CUDA 版，可以使用 GPU / installed the prebuilt CUDA wheel; GPU offload works")
+        return f"{installed_version(python)} ({wheel_index(tag)})"
+
+
+def install_cuda_build(python: str, capability: str, cache: Path | None = None) -> str | None:
+    """Step c: a CUDA build from source, only when the reader asks for it (LLMBOOK_LLAMA_CUDA_BUILD=1)."""
+    if os.environ.get(CUDA_BUILD_VAR, "").strip() != "1":
+        say(f"不從原始碼編譯 CUDA 版（{BUILD_DURATIONS['cuda']}）；真的要編譯，請先執行 "
+            f"`%env {CUDA_BUILD_VAR}=1` 再重新執行設定格 / no CUDA build from source unless {CUDA_BUILD_VAR}=1")
+        return None
+    with Step("c", f"從原始碼編譯 CUDA 版，只針對這張 GPU（compute capability {capability}；"
+                   f"{BUILD_DURATIONS['cuda']}） / CUDA build from source"):
+        wheel = install_build(python, cmake_args() + cuda_cmake_args(capability), cache)
+        if not gpu_offload_supported(python):
+            say(f"{wheel.name} 以 CUDA 編譯，但 llama_supports_gpu_offload() 為 False / built, but cannot offload")
+            return None
+        return str(wheel)
+
+
+def install_cpu_wheel(python: str, gpu: bool) -> str | None:
+    """Step b: the index's prebuilt CPU wheel (seconds instead of a 5-7 minute build)."""
+    with Step("b", f"安裝 {wheel_index('cpu')} 預先編好的 CPU 版 {PACKAGE}{tested_range()} / prebuilt CPU wheel"):
+        if not install_from_index(python, "cpu"):
+            say(f"{wheel_index('cpu')} 連不上或沒有可安裝的 wheel，改從原始碼編譯 / no CPU wheel there; building from source")
+            return None
+    if gpu:
+        say("llama.cpp 只能用 CPU：第 5、7 章會改載入 4 位元（q4）的 GGUF。" + CPU_ONLY_ESTIMATE
+            + f"。要用 GPU，可以在 Colab 的密鑰設定 OPENAI_API_KEY（第 5 章），或執行 `%env {CUDA_BUILD_VAR}=1`"
+            " 後重新執行設定格。 / llama.cpp runs on the CPU only: the chapters load the q4 GGUF")
+    return f"{installed_version(python)} ({wheel_index('cpu')})"
+
+
+def installed_version(python: str) -> str:
+    """``llama-cpp-python==<version>`` as the interpreter sees it."""
+    probe = f"import importlib.metadata as m; print(m.version({PACKAGE!r}))"
+    result = subprocess.run([python, "-c", probe], capture_output=True, text=True, timeout=60)
+    return f"{PACKAGE}=={result.stdout.strip() or '?'}"
 
 
 def gpu_offload_supported(python: str) -> bool:
@@ -348,6 +483,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--python", default=sys.executable, help="the interpreter to install into (default: this one)")
     parser.add_argument("--print-cmake-args", action="store_true", help="print the CMake options for this machine and stop")
+    parser.add_argument("--prebuilt", action="store_true",
+                        help="prefer llama-cpp-python's prebuilt CPU wheel to a build (the notebooks' set-up cells)")
     parser.add_argument("--cuda-arch", metavar="CC", help="build with CUDA for this compute capability (e.g. 75) without asking nvidia-smi")
     options = parser.parse_args()
     if options.print_cmake_args:
@@ -361,7 +498,7 @@ def main() -> int:
             return 1
         return 0
     try:
-        print(install(options.python))
+        print(install(options.python, prebuilt=options.prebuilt))
     except LlamaBuildError as error:
         print(error, file=sys.stderr)
         return 1

