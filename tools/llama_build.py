@@ -208,6 +208,10 @@ def cuda_cmake_args(compute_capability: str) -> list[str]:
 
 def find_compiler() -> str | None:
     """The C++ compiler CMake will use, with its version (``None`` when there is none that runs)."""
+    if platform.system() == "Windows" and not os.environ.get("CXX"):
+        found = msvc()
+        if found:
+            return found
     for candidate in filter(None, (os.environ.get("CXX"), "c++", "g++", "clang++")):
         path = shutil.which(candidate.split()[0])
         if not path:
@@ -222,6 +226,23 @@ def find_compiler() -> str | None:
             return None
         return f"{path}: {result.stdout.splitlines()[0].strip()}"
     return None
+
+
+def msvc() -> str | None:
+    """Visual Studio's C++ tools as CMake finds them on Windows: through the installer's vswhere.exe,
+    not PATH (cl.exe is on PATH only in a Developer Command Prompt)."""
+    vswhere = Path(os.environ.get("ProgramFiles(x86)", r"C:\Program Files (x86)"),
+                   "Microsoft Visual Studio", "Installer", "vswhere.exe")
+    if not vswhere.exists():
+        return None
+    try:
+        result = subprocess.run([str(vswhere), "-latest", "-products", "*", "-requires",
+                                 "Microsoft.VisualStudio.Component.VC.Tools.x86.x64", "-property", "displayName"],
+                                capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    name = result.stdout.strip().splitlines()[0] if result.returncode == 0 and result.stdout.strip() else ""
+    return f"MSVC ({name})" if name else None
 
 
 def wheel_folder(version: str, args: list[str], compiler: str, cache: Path) -> Path:
