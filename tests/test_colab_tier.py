@@ -226,3 +226,16 @@ def test_a_package_installed_from_a_file_is_named_by_its_wheel():
     wheel = "llama_cpp_python-0.3.36-py3-none-linux_x86_64.whl"
     assert colab_tier.pin("llama-cpp-python", location) == f"llama-cpp-python ({wheel})"
     assert colab_tier.pin("gensim", "4.4.0") == "gensim==4.4.0"
+
+
+def test_secrets_are_in_a_private_file_that_is_removed():
+    import stat
+
+    path = colab_tier.write_secrets(["OPENAI_API_KEY=sk-test"])
+    try:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert json.loads(path.read_text(encoding="utf-8")) == {"OPENAI_API_KEY": "sk-test"}
+        assert colab_tier.cache_root() not in path.parents  # not under the kept runs/ folder
+    finally:
+        path.unlink(missing_ok=True)
+    assert colab_tier.write_secrets([]) is None

@@ -34,6 +34,7 @@ The notebooks themselves are driven by nbclient running in the base environment 
 from __future__ import annotations
 
 import argparse
+import atexit
 import hashlib
 import json
 import os
@@ -53,6 +54,7 @@ sys.path.insert(0, str(ROOT))
 from llmbook.pins import PIN_FILES, normalise, requirement_pins  # noqa: E402  (standard library only)
 from llmbook.profiles import cache_dir  # noqa: E402  (standard library only)
 from tools.hermetic import OFFLINE_ENV, SECRET_NAME  # noqa: E402  (standard library only)
+from tools import console  # noqa: E402  (standard library only)
 
 SNAPSHOT = ROOT / "tools" / "colab" / "pip-freeze.gpu.txt"
 STUB = ROOT / "tools" / "colab" / "stub"
@@ -73,7 +75,7 @@ CONFLICT_HEADER = "pip's dependency resolver does not currently take into accoun
 
 
 def say(message: str) -> None:
-    print(f"[colab-tier] {message}", flush=True)
+    console.say(message, "colab-tier")
 
 
 def cache_root() -> Path:
@@ -866,6 +868,19 @@ def markdown_report(results: list[ChapterResult], base: Path, total: float, snap
 
 # --------------------------------------------------------------------------- main
 
+def write_secrets(items: list[str]) -> Path | None:
+    """``--secret NAME=VALUE`` values for the google.colab stub, in a file only this user can read
+    (0600, outside the run's folder that is kept) and removed when the run ends, however it ends."""
+    if not items:
+        return None
+    descriptor, name = tempfile.mkstemp(prefix="llmbook-colab-secrets-", suffix=".json")  # mode 0600
+    path = Path(name)
+    atexit.register(path.unlink, missing_ok=True)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        json.dump(dict(item.split("=", 1) for item in items), file)
+    return path
+
+
 def parse_args(argv: list[str] | None):
     parser = argparse.ArgumentParser(prog="python -m tools.colab_tier", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -894,9 +909,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.add_argument("--timeout", type=int, required=True)
         args = parser.parse_args(argv[1:])
         return drive(args.notebook, args.report, args.timeout, args.hermetic_site, args.workdir, args.env, args.extras)
-    for stream in (sys.stdout, sys.stderr):
-        if hasattr(stream, "reconfigure"):
-            stream.reconfigure(errors="replace")
+    console.reconfigure()
     args = parse_args(argv)
     sys.path.insert(0, str(ROOT))
     from tools.run_notebooks import chapter_notebooks
@@ -913,10 +926,7 @@ def main(argv: list[str] | None = None) -> int:
     clone = clone_dir()
     work = cache_root() / "runs" / datetime.now().strftime("%Y%m%d-%H%M%S")
     work.mkdir(parents=True)
-    secrets_file = None
-    if args.secret:
-        secrets_file = work / "secrets.json"
-        secrets_file.write_text(json.dumps(dict(item.split("=", 1) for item in args.secret)), encoding="utf-8")
+    secrets_file = write_secrets(args.secret)
     results = []
     made_parent = not clone.parent.exists()
     try:
@@ -935,6 +945,8 @@ def main(argv: list[str] | None = None) -> int:
             if not args.keep:
                 shutil.rmtree(chapter_work / "env", ignore_errors=True)
     finally:
+        if secrets_file:
+            secrets_file.unlink(missing_ok=True)
         if not args.keep:
             shutil.rmtree(clone, ignore_errors=True)
             if made_parent:  # /content was made for this run (notebook outputs written there go with it)
