@@ -7,6 +7,7 @@ and subprocess it starts, since they inherit this environment (tools/hermetic.py
 """
 
 import hashlib
+import importlib.abc
 import importlib.util
 import os
 import socket
@@ -54,23 +55,32 @@ from topic_pipeline import enable_numba_cache  # noqa: E402
 
 enable_numba_cache()
 
-# Tests that load llama.cpp in this process run only once a child process has shown that this
-# build generates from quantized GGUFs: a crashing build then fails those tests with its report,
-# instead of killing the whole run (tests/llama_cpp_check.py).
-LLAMA_CPP_NAMES = ("llama_cpp", "LlamaCpp", "LlamaCPP")
+# llama.cpp is loaded in this process only once a child process has shown that this build generates
+# from quantized GGUFs (tests/llama_cpp_check.py): the first `import llama_cpp` of the run -- by a
+# test, a helper module or a notebook cell a test executes -- waits for that check, and a crashing
+# build makes every such import fail with the check's report instead of killing the whole run.
+LLAMA_CPP = "llama_cpp"
 
 
-def uses_llama_cpp_in_process(path: Path) -> bool:
-    if path.suffix != ".py" or path.name == "test_llama_cpp_quantized.py":
-        return False
-    text = path.read_text(encoding="utf-8")
-    return any(name in text for name in LLAMA_CPP_NAMES)
+class LlamaCppGate(importlib.abc.MetaPathFinder):
+    report: str | None = None
+    checked = False
+
+    def find_spec(self, name, path=None, target=None):
+        if name != LLAMA_CPP:
+            return None
+        if not self.checked:
+            self.checked = True
+            from llama_cpp_check import first_crash
+
+            self.report = first_crash()
+        if self.report:
+            raise ImportError(self.report)
+        return None  # the ordinary finders import it
 
 
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if uses_llama_cpp_in_process(Path(str(item.path))):
-            item.add_marker("llama_cpp_in_process")
+if importlib.util.find_spec(LLAMA_CPP) is not None:
+    sys.meta_path.insert(0, LlamaCppGate())
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -83,15 +93,6 @@ def pytest_runtest_makereport(item, call):
         return
     target = keep_executed(call.excinfo.value.args[0].nb, Path(str(item.path)), OUTPUT / "failed")
     report.sections.append(("executed copy", f"執行到失敗為止的 notebook / the executed copy: {target}"))
-
-
-def pytest_runtest_setup(item):
-    if item.get_closest_marker("llama_cpp_in_process") and importlib.util.find_spec("llama_cpp"):
-        from llama_cpp_check import first_crash
-
-        report = first_crash()
-        if report:
-            pytest.fail(report, pytrace=False)
 
 
 @pytest.fixture
