@@ -101,7 +101,7 @@ LLAMA_STEP = "tools/llama_build.py"
 
 CLONE_FUNCTION = """\
 def clone_helpers(url, tag, folder):
-    \"\"\"下載本書的輔助程式碼（git clone）；失敗時說出原因與怎麼辦，不會停在要帳號密碼的提示。\"\"\"
+    \"\"\"下載本書的輔助程式碼（git clone）；失敗時說出原因與怎麼辦，不會停下來等人輸入帳號密碼。\"\"\"
     if Path(folder, "llmbook").is_dir():
         return
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_HTTP_LOW_SPEED_LIMIT": "1000", "GIT_HTTP_LOW_SPEED_TIME": "30"}
@@ -152,7 +152,7 @@ def setup_cell(notebook: Path) -> str:
     ]
     if specs:
         lines += [
-            "    # 只加裝 Colab 缺少的套件：Colab 已裝的版本寫成限制條件（constraints），pip 不會換掉已載入的套件，",
+            "    # 只加裝 Colab 缺少的套件：Colab 已裝的版本寫進 pip 的限制條件檔，pip 就不會換掉已載入的套件，",
             f"    # 所以不需要重新啟動（例外只有 {', '.join(sorted(COLAB_RELEASED))}：新套件需要較新的版本，而它們在啟動時還沒載入）。",
             f"    !{{sys.executable}} -m pip list --format=freeze {released} > /tmp/colab-constraints.txt",
             # Not --quiet: Colab offers "restart session" only when it sees pip's "Successfully installed"
@@ -190,7 +190,7 @@ def setup_cell(notebook: Path) -> str:
     if key_specs:
         lines += [
             '    if os.environ.get("OPENAI_API_KEY"):',
-            "        # 只有用 OpenAI 時才需要；它要求較新的 certifi，Colab 會提示重新啟動：照做即可，不必再執行這一格。",
+            "        # 只有用 OpenAI 時才需要；它要求較新的 certifi，Colab 會要求重新啟動：照做即可，不必再執行這一格。",
             '        print("有 OPENAI_API_KEY：安裝代理使用 OpenAI 聊天模型所需的 langchain-openai")',
             f"        %pip install {key_specs}",
         ]
