@@ -114,11 +114,13 @@ def install_commands() -> list[tuple[list, str]]:
     """The pip commands that install the environment from the lock files, each with what it does.
 
     ``--require-hashes``: every file pip downloads (or finds in a local wheel folder) must match a
-    SHA-256 in the lock, and every dependency must be in it, so nothing floats.
+    SHA-256 in the lock. ``--no-deps``: the lock already lists every dependency, so pip installs exactly
+    those and resolves nothing (which also avoids pip's refusal of a dependency's extras, such as
+    ``dask[complete]``, in hash-checking mode: pypa/pip#9644).
     """
-    pip = [venv_python(), "-m", "pip", "install", "--disable-pip-version-check", "--require-hashes"]
+    pip = [venv_python(), "-m", "pip", "install", "--disable-pip-version-check", "--require-hashes", "--no-deps"]
     return [(pip + ["-r", LOCK], f"安裝 {LOCK.relative_to(ROOT)} 的套件（requirements.txt 的鎖定檔）"),
-            (pip + ["--no-deps", "-r", NO_DEPS_LOCK], f"安裝 {NO_DEPS_LOCK.relative_to(ROOT)} 的模型檔套件")]
+            (pip + ["-r", NO_DEPS_LOCK], f"安裝 {NO_DEPS_LOCK.relative_to(ROOT)} 的模型檔套件")]
 
 
 def ensure_environment() -> None:
