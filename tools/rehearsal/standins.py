@@ -1,0 +1,258 @@
+"""What the local Hub and the web mirror serve: for every remote name the ``gpu`` and ``cpu``
+profiles ask for, a stand-in of the same class and file format, under the real name.
+
+The stand-ins are the offline profile's own builds (``llmbook.offline``), except where the offline
+profile swaps in another architecture: the rehearsal then serves a tiny model of the book's class
+(a tiny ``Phi3ForCausalLM`` on Phi-3's real vocabulary for ``microsoft/Phi-3-mini-4k-instruct``, a
+tiny Phi-3 GGUF for Phi-3's GGUF files), so the class a reader's run loads is the class loaded here.
+
+Which repositories and URLs exist at all, and which file names each real repository has, is the
+Hub contract's business (``contract.py``); this module only says what content stands in.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from pathlib import Path
+
+from llmbook.models import build_offline
+from llmbook.offline import cached_build
+from llmbook.substitutions import SUBSTITUTIONS
+
+from .hub import Repository
+
+# Remote names whose offline stand-in is another architecture: the rehearsal serves one of the
+# class the name has (a tiny Phi-3 for Phi-3, in transformers and as GGUF; SmolLM2, a Llama, for the
+# Llama-3.2-based Taiwan model). Every other name gets its row's offline builder.
+SAME_CLASS_BUILDERS = {
+    "microsoft/Phi-3-mini-4k-instruct": "llmbook.offline.phi3:build_tiny_phi3",
+    "microsoft/Phi-3-mini-4k-instruct-gguf/Phi-3-mini-4k-instruct-fp16.gguf": "tools.rehearsal.standins:tiny_phi3_f16_gguf",
+    "microsoft/Phi-3-mini-4k-instruct-gguf/Phi-3-mini-4k-instruct-q4.gguf": "tools.rehearsal.standins:tiny_phi3_q4_gguf",
+    "lianghsun/Llama-3.2-Taiwan-3B-Instruct": "llmbook.offline.smollm2:build_smollm2",
+    "QuantFactory/Llama-3.2-Taiwan-3B-Instruct-GGUF/Llama-3.2-Taiwan-3B-Instruct.Q4_K_M.gguf":
+        "llmbook.offline.sources:smollm2_gguf",
+}
+# sentence-transformers asks the Hub for "<org>/<name>" when a name has no "/" (the contract's
+# requested_as says so for each entry).
+SENTENCE_TRANSFORMERS_ORG = "sentence-transformers"
+GENSIM_LIST_URL = "https://raw.githubusercontent.com/RaRe-Technologies/gensim-data/master/list.json"
+GENSIM_RELEASES = "https://github.com/RaRe-Technologies/gensim-data/releases/download"
+ARXIV_DATASET = "maartengr/arxiv_nlp"
+ROOT = Path(__file__).resolve().parents[2]
+SKIPPED_NAMES = {".complete", "__init__.py"}
+
+
+def folder_files(folder: Path) -> dict[str, Path]:
+    """Every file under ``folder`` by its relative path, without build markers and Python files."""
+    return {path.relative_to(folder).as_posix(): path for path in sorted(folder.rglob("*"))
+            if path.is_file() and path.name not in SKIPPED_NAMES and "__pycache__" not in path.parts}
+
+
+def remote_names(row) -> list[str]:
+    """The distinct remote names a row's ``gpu`` and ``cpu`` columns ask for."""
+    names = [row.book]
+    for name in (row.cpu, row.gpu_without_offload):
+        if name and name not in names:
+            names.append(name)
+    return names
+
+
+def standin(name: str) -> Path:
+    """The stand-in (folder or file) for a remote name of the table: its class where that matters."""
+    for row in SUBSTITUTIONS:
+        if name in remote_names(row):
+            return Path(build_offline(row, SAME_CLASS_BUILDERS.get(name)))
+    raise KeyError(name)
+
+
+def tiny_phi3_f16_gguf() -> Path:
+    from llmbook.offline.phi3_gguf import tiny_phi3_gguf_variants
+
+    return tiny_phi3_gguf_variants()["F16"]
+
+
+def tiny_phi3_q4_gguf() -> Path:
+    from llmbook.offline.phi3_gguf import tiny_phi3_gguf_variants
+
+    return tiny_phi3_gguf_variants()["Q4_0"]
+
+
+def open_clip_weights(model_name: str) -> Path:
+    """A full-size ``model_name`` open_clip checkpoint with random weights (fp16 safetensors).
+
+    open_clip builds ``ViT-B-32`` from its own config whatever the Hub serves, so only a checkpoint of
+    the real shape loads; the weights are random (the code path is what is rehearsed).
+    """
+
+    def write(folder: Path) -> None:
+        import open_clip
+        from safetensors.torch import save_file
+
+        model = open_clip.create_model(model_name, pretrained=None)
+        state = {name: (tensor.half() if tensor.is_floating_point() else tensor).contiguous()
+                 for name, tensor in model.state_dict().items()}
+        save_file(state, str(folder / "open_clip_model.safetensors"))
+
+    return cached_build(f"rehearsal-open-clip-{model_name}", 1, write) / "open_clip_model.safetensors"
+
+
+def arxiv_files() -> dict[str, Path]:
+    """The BBC stand-in of ``maartengr/arxiv_nlp`` as the real repository has it: one ``train.csv``
+    with the columns the book reads (``Abstracts``, ``Titles``), and a short dataset card."""
+    from llmbook.offline.corpora import bbc_news_folder
+
+    def write(folder: Path) -> None:
+        import importlib.util
+
+        spec = importlib.util.spec_from_file_location("topic_data", ROOT / "chapter05" / "topic_data.py")
+        topic_data = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(topic_data)
+        frame = topic_data.read_bbc_articles(bbc_news_folder())[["Abstracts", "Titles"]]
+        frame.to_csv(folder / "train.csv", index=False)
+        (folder / "README.md").write_text("---\nlicense: mit\n---\n", encoding="utf-8")
+
+    folder = cached_build("rehearsal-arxiv-nlp", 2, write)
+    return {"train.csv": folder / "train.csv", "README.md": folder / "README.md"}
+
+
+def gensim_files(name: str) -> dict[str, Path]:
+    """gensim-data's ``list.json`` and one model's release files (``__init__.py`` and ``<name>.gz``).
+
+    The vectors are the offline stand-in's, written in the word2vec text format gensim-data ships;
+    ``list.json`` carries their md5, which gensim checks after the download.
+    """
+
+    def write(folder: Path) -> None:
+        from gensim.models import KeyedVectors
+
+        vectors = KeyedVectors.load(str(standin(name)))
+        vectors.save_word2vec_format(str(folder / f"{name}.gz"), binary=False)
+        md5 = hashlib.md5((folder / f"{name}.gz").read_bytes()).hexdigest()
+        (folder / "__init__.py.txt").write_text(
+            "import os\n\nfrom gensim import utils\nfrom gensim.models import KeyedVectors\n\n\n"
+            "def load_data():\n"
+            f"    path = os.path.join(os.path.dirname(__file__), {name + '.gz'!r})\n"
+            "    return KeyedVectors.load_word2vec_format(path)\n",
+            encoding="utf-8")
+        listing = {"corpora": {}, "models": {name: {
+            "num_records": len(vectors), "file_size": (folder / f"{name}.gz").stat().st_size,
+            "base_dataset": "llmbook stand-in", "reader_code": "", "license": "", "parameters": {},
+            "description": "llmbook rehearsal stand-in", "checksum": md5, "file_name": f"{name}.gz",
+            "parts": 1}}}
+        (folder / "list.json").write_text(json.dumps(listing), encoding="utf-8")
+
+    folder = cached_build(f"rehearsal-gensim-{name}", 1, write)
+    return {GENSIM_LIST_URL: folder / "list.json",
+            f"{GENSIM_RELEASES}/{name}/__init__.py": folder / "__init__.py.txt",
+            f"{GENSIM_RELEASES}/{name}/{name}.gz": folder / f"{name}.gz"}
+
+
+def reshaped(repo_id: str, files: dict[str, Path], real: frozenset[str], workdir: Path) -> dict[str, Path]:
+    """The stand-in's files laid out as the real repository's (``real``, from the contract).
+
+    Libraries ask for files by name and change course on what they find (``model.safetensors``, else
+    the shard index; safetensors, else ``pytorch_model.bin``; the chat template inside
+    ``tokenizer_config.json`` or in ``chat_template.jinja``), so a stand-in serves the real names:
+    its weights are sharded or pickled as the real ones are, its chat template goes where the real
+    repository keeps it, and files the real repository does not have are not served (the Hub answers
+    404 for them, as it would for a reader). With no file list in the contract, nothing changes.
+    """
+    if not real:
+        return files
+    out = workdir / repo_id.replace("/", "--")
+    files = dict(files)
+    for name in [n for n in files if n.endswith("model.safetensors") and n not in real]:
+        folder = name[: -len("model.safetensors")]
+        shards = sorted(n for n in real if n.startswith(f"{folder}model-") and n.endswith(".safetensors"))
+        if shards and f"{folder}model.safetensors.index.json" in real:
+            files.update(shard_safetensors(files.pop(name), folder, shards, out))
+        elif f"{folder}pytorch_model.bin" in real:
+            files[f"{folder}pytorch_model.bin"] = pickle_safetensors(files.pop(name), out / f"{folder}pytorch_model.bin")
+    if "chat_template.jinja" in files and "chat_template.jinja" not in real and "tokenizer_config.json" in files:
+        files["tokenizer_config.json"] = embed_chat_template(
+            files["tokenizer_config.json"], files.pop("chat_template.jinja"), out / "tokenizer_config.json")
+    return {name: path for name, path in files.items() if name in real}
+
+
+def shard_safetensors(source: Path, folder: str, shard_names: list[str], out: Path) -> dict[str, Path]:
+    """Split one safetensors file into the real repository's shards, with the index that names them."""
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    with safe_open(str(source), framework="pt") as reader:
+        metadata = reader.metadata()
+        tensors = {key: reader.get_tensor(key) for key in reader.keys()}
+    keys = list(tensors)
+    per_shard = -(-len(keys) // len(shard_names))
+    weight_map, written = {}, {}
+    for position, shard in enumerate(shard_names):
+        part = keys[position * per_shard:(position + 1) * per_shard]
+        target = out / shard
+        target.parent.mkdir(parents=True, exist_ok=True)
+        save_file({key: tensors[key].contiguous() for key in part}, str(target), metadata=metadata)
+        weight_map.update({key: shard.rpartition("/")[2] for key in part})
+        written[shard] = target
+    total = sum(tensor.numel() * tensor.element_size() for tensor in tensors.values())
+    index = out / f"{folder}model.safetensors.index.json"
+    index.write_text(json.dumps({"metadata": {"total_size": total}, "weight_map": weight_map}, indent=2))
+    written[f"{folder}model.safetensors.index.json"] = index
+    return written
+
+
+def pickle_safetensors(source: Path, target: Path) -> Path:
+    """The same tensors as a ``pytorch_model.bin`` (torch.save), for repositories that ship only that."""
+    import torch
+    from safetensors.torch import load_file
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(load_file(str(source)), target)
+    return target
+
+
+def embed_chat_template(config: Path, template: Path, target: Path) -> Path:
+    """``tokenizer_config.json`` with the chat template inside it, where the real repository keeps it."""
+    data = json.loads(config.read_text(encoding="utf-8"))
+    data["chat_template"] = template.read_text(encoding="utf-8")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+    return target
+
+
+def served(contract, workdir: Path) -> tuple[list[Repository], dict[str, Path]]:
+    """``(repositories, web files)`` for every remote name of the substitution table, under the name
+    the contract says the libraries ask for, each laid out as the contract says the real one is."""
+    repos: dict[tuple[str, str], dict[str, Path]] = {}
+    web: dict[str, Path] = {}
+
+    def add(kind: str, repo_id: str, files: dict[str, Path]) -> None:
+        repos.setdefault((kind, repo_id), {}).update(files)
+
+    for row in SUBSTITUTIONS:
+        for name in remote_names(row):
+            entry = contract.for_table_key(name)
+            if name.startswith(("http://", "https://")):
+                web.update({f"{name}/{rel}": path for rel, path in folder_files(standin(name)).items()})
+            elif name == "glove-wiki-gigaword-50":
+                web.update(gensim_files(name))
+            elif name.startswith("open_clip/"):
+                import open_clip
+
+                _, model_name, tag = name.split("/", 2)
+                repo_id = open_clip.get_pretrained_cfg(model_name, tag)["hf_hub"].strip("/")
+                add("model", repo_id, {"open_clip_model.safetensors": open_clip_weights(model_name)})
+            elif name.endswith(".gguf"):
+                repo_id, _, filename = name.rpartition("/")
+                add("model", repo_id, {filename: standin(name)})
+            elif name == ARXIV_DATASET:
+                add("dataset", name, arxiv_files())
+            else:
+                add("model", entry.requested_as if entry else name, folder_files(standin(name)))
+    repositories = []
+    for (kind, repo_id), files in sorted(repos.items()):
+        real = contract.files_of(kind, repo_id)
+        repositories.append(Repository(repo_id, kind, reshaped(repo_id, files, real, workdir), real))
+    # Only the addresses the contract lists (the stand-in folders hold extras, e.g. the genre labels).
+    urls = contract.urls()
+    return repositories, {url: path for url, path in web.items() if url in urls}
