@@ -8,7 +8,12 @@ One environment variable, ``LLMBOOK_PROFILE``, chooses for the whole process:
   book's classes built locally; never touches the network.
 
 Unset, the profile is ``gpu`` when CUDA is there, else ``cpu`` when the Hub answers a short
-probe, else ``offline``.
+probe, else ``offline``. The probe asks the Hub the libraries will use: ``HF_ENDPOINT`` when it is
+set (a mirror, or the local Hub of the rehearsal tier), else huggingface.co.
+
+``LLMBOOK_GPU_WITHOUT_CUDA=1`` lets ``gpu`` run on a machine without CUDA: every line the ``gpu``
+profile runs (the book's ids, the fp16 GGUF and its no-offload fallback) runs, on ``get_device()``'s
+device. The rehearsal tier (tests/README.md) uses it; it is no way to make a laptop fast.
 """
 
 from __future__ import annotations
@@ -17,10 +22,12 @@ import functools
 import os
 import socket
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PROFILES = ("gpu", "cpu", "offline")
 ENV_VAR = "LLMBOOK_PROFILE"
-HUB_HOST = "huggingface.co"
+GPU_WITHOUT_CUDA_VAR = "LLMBOOK_GPU_WITHOUT_CUDA"
+HUB_ENDPOINT = "https://huggingface.co"
 # A bare from_pretrained() without network retries for ~47 s; the probe must answer fast.
 HUB_PROBE_TIMEOUT_S = 3.0
 
@@ -52,17 +59,23 @@ def nvidia_gpu_listed() -> bool:
     return result.returncode == 0 and "GPU" in result.stdout
 
 
-@functools.lru_cache(maxsize=4)
-def hub_reachable(host: str = HUB_HOST, port: int = 443, timeout: float = HUB_PROBE_TIMEOUT_S) -> bool:
-    """True when the Hugging Face Hub accepts a TCP connection within ``timeout`` seconds.
+def hub_address() -> tuple[str, int]:
+    """Host and port of the Hub that huggingface_hub will call (``HF_ENDPOINT``, else huggingface.co)."""
+    endpoint = urlsplit(os.environ.get("HF_ENDPOINT", "").strip() or HUB_ENDPOINT)
+    return endpoint.hostname or "", endpoint.port or (80 if endpoint.scheme == "http" else 443)
+
+
+def hub_reachable(timeout: float = HUB_PROBE_TIMEOUT_S) -> bool:
+    """True when the Hub (``hub_address()``) accepts a TCP connection within ``timeout`` seconds.
 
     ``HF_HUB_OFFLINE=1`` counts as unreachable without asking the network.
     """
     if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
         return False
-    return host_reachable(host, port, timeout)
+    return host_reachable(*hub_address(), timeout=timeout)
 
 
+@functools.lru_cache(maxsize=8)
 def host_reachable(host: str, port: int = 443, timeout: float = HUB_PROBE_TIMEOUT_S) -> bool:
     """True when ``host`` accepts a TCP connection within ``timeout`` seconds (no retries)."""
     try:
@@ -84,15 +97,18 @@ def get_profile() -> str:
             f"{ENV_VAR}={requested!r} 不是有效的設定檔（profile）；請改用 {', '.join(PROFILES)} 其中之一。"
             f" / unknown profile {requested!r}; valid profiles: {', '.join(PROFILES)}"
         )
-    if requested == "gpu" and not cuda_available():
+    if requested == "gpu" and not cuda_available() and os.environ.get(GPU_WITHOUT_CUDA_VAR) != "1":
         raise ProfileError(
             f"{ENV_VAR}=gpu 需要 CUDA GPU，但這台機器沒有；請改用 {ENV_VAR}=cpu（可連網）或 {ENV_VAR}=offline。"
             " / profile 'gpu' needs a CUDA GPU: set LLMBOOK_PROFILE=cpu or LLMBOOK_PROFILE=offline"
         )
     if requested == "cpu" and not hub_reachable():
+        host, port = hub_address()
         raise ProfileError(
-            f"{ENV_VAR}=cpu 需要連上 Hugging Face Hub 下載模型，但目前沒有網路；請改用 {ENV_VAR}=offline。"
-            " / profile 'cpu' needs the Hugging Face Hub, which is unreachable: set LLMBOOK_PROFILE=offline"
+            f"{ENV_VAR}=cpu 需要連上 Hugging Face Hub（{host}:{port}）下載模型，但目前連不上；請確認網路，"
+            f"或改用 {ENV_VAR}=offline。"
+            f" / profile 'cpu' needs the Hugging Face Hub ({host}:{port}), which is unreachable:"
+            " check the network or set LLMBOOK_PROFILE=offline"
         )
     return requested
 

@@ -131,15 +131,21 @@ def loopback_port():
 
 @pytest.fixture
 def probe(monkeypatch):
-    """hub_reachable as the default profile uses it: HF_HUB_OFFLINE unset, nothing cached."""
+    """hub_reachable as the default profile uses it: HF_HUB_OFFLINE unset, nothing cached; call it
+    with a port to probe a Hub at http://127.0.0.1:<port> (HF_ENDPOINT, the libraries' own switch)."""
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    profiles.hub_reachable.cache_clear()
-    yield profiles.hub_reachable
-    profiles.hub_reachable.cache_clear()
+    profiles.host_reachable.cache_clear()
+
+    def probe_port(port: int, timeout: float = 2.0) -> bool:
+        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+        return profiles.hub_reachable(timeout=timeout)
+
+    yield probe_port
+    profiles.host_reachable.cache_clear()
 
 
 def test_hub_probe_sees_a_listening_host(probe, loopback_port):
-    assert probe("127.0.0.1", loopback_port, timeout=2.0) is True
+    assert probe(loopback_port) is True
 
 
 def test_hub_probe_answers_fast_when_refused(probe):
@@ -147,13 +153,46 @@ def test_hub_probe_answers_fast_when_refused(probe):
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
         started = time.monotonic()
-        assert probe("127.0.0.1", port, timeout=2.0) is False
+        assert probe(port) is False
     assert time.monotonic() - started < profiles.HUB_PROBE_TIMEOUT_S
 
 
 def test_hub_probe_respects_hf_hub_offline_without_asking_the_network(probe, monkeypatch, loopback_port):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    assert probe("127.0.0.1", loopback_port, timeout=2.0) is False  # reachable, yet offline was asked for
+    assert probe(loopback_port) is False  # reachable, yet offline was asked for
+
+
+def test_hub_probe_asks_the_endpoint_the_libraries_use(monkeypatch):
+    monkeypatch.delenv("HF_ENDPOINT", raising=False)
+    assert profiles.hub_address() == ("huggingface.co", 443)
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:8123/")
+    assert profiles.hub_address() == ("127.0.0.1", 8123)
+    monkeypatch.setenv("HF_ENDPOINT", "https://hf-mirror.example")
+    assert profiles.hub_address() == ("hf-mirror.example", 443)
+
+
+def test_cpu_error_names_the_endpoint_it_could_not_reach(monkeypatch):
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+        monkeypatch.setenv("LLMBOOK_PROFILE", "cpu")
+        profiles.host_reachable.cache_clear()
+        with pytest.raises(ProfileError, match=f"127.0.0.1:{port}.*LLMBOOK_PROFILE=offline"):
+            profiles.get_profile()
+    profiles.host_reachable.cache_clear()
+
+
+def test_gpu_without_cuda_only_when_asked(monkeypatch):
+    monkeypatch.setattr(profiles, "cuda_available", lambda: False)
+    monkeypatch.setenv("LLMBOOK_PROFILE", "gpu")
+    monkeypatch.delenv(profiles.GPU_WITHOUT_CUDA_VAR, raising=False)
+    with pytest.raises(ProfileError, match="LLMBOOK_PROFILE=cpu"):
+        profiles.get_profile()
+    monkeypatch.setenv(profiles.GPU_WITHOUT_CUDA_VAR, "1")
+    assert profiles.get_profile() == "gpu"
+    assert profiles.get_device() == "cpu"  # the device stays what the machine has
 
 
 def test_table_rows_are_well_formed():
