@@ -9,6 +9,7 @@ once before any test that uses llama.cpp in-process.
 from __future__ import annotations
 
 import functools
+import importlib.abc
 import subprocess
 import sys
 from pathlib import Path
@@ -59,3 +60,23 @@ def first_crash() -> str | None:
         if result.returncode != 0:
             return failure_report(kind, gguf, result)
     return None
+
+
+class LlamaCppGate(importlib.abc.MetaPathFinder):
+    """conftest puts this first on ``sys.meta_path``: the first ``import llama_cpp`` of a test run -- by
+    a test, a helper module or a notebook cell a test executes -- waits for ``first_crash()``, and a
+    crashing build makes every such import an ImportError carrying the report, instead of killing
+    the whole run."""
+
+    report: str | None = None
+    checked = False
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "llama_cpp":
+            return None
+        if not self.checked:
+            self.checked = True
+            self.report = first_crash()
+        if self.report:
+            raise ImportError(self.report)
+        return None  # the ordinary finders import it

@@ -1,20 +1,16 @@
-"""conftest's gate: the first in-process `import llama_cpp` of a run waits for the crash check in a
+"""tests/conftest.py's gate (tests/llama_cpp_check.LlamaCppGate): the first in-process `import llama_cpp` of a run waits for the crash check in a
 child process; a crashing build turns every such import into an ImportError carrying the report."""
 
 from __future__ import annotations
 
-import sys
-import types
-
+import llama_cpp_check
 import pytest
-from conftest import LlamaCppGate
+from llama_cpp_check import LlamaCppGate
 
 
 def fake_check(monkeypatch, report):
     calls = []
-    module = types.ModuleType("llama_cpp_check")
-    module.first_crash = lambda: calls.append(1) or report
-    monkeypatch.setitem(sys.modules, "llama_cpp_check", module)
+    monkeypatch.setattr(llama_cpp_check, "first_crash", lambda: calls.append(1) or report)
     return calls
 
 

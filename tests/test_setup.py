@@ -217,9 +217,9 @@ def test_hermetic_run_refuses_every_connection_beyond_loopback(book):
 
 
 def test_this_test_process_is_hermetic_however_it_was_started():
-    # tests/conftest.py seals a bare `pytest` too: no caller credentials, offline, only loopback.
+    # the top-level conftest.py seals a bare `pytest` too: no caller credentials, only loopback (the
+    # profile it sets may be changed by a test, e.g. a rehearsal of the cpu profile, so it is not asserted).
     assert not [name for name in os.environ if hermetic.SECRET_NAME.search(name)]
-    assert os.environ["LLMBOOK_PROFILE"] == "offline" and os.environ["HF_HUB_OFFLINE"] == "1"
     with pytest.raises(OSError, match="hermetic"):
         socket.create_connection(("192.0.2.1", 443), timeout=2)
     # every process this run starts (a notebook's kernel, a subprocess check) inherits the guard

@@ -1,0 +1,72 @@
+"""Seal every test run, however it was started: ``book.py test``, a bare ``pytest``, or ``pytest --nbmake
+chapter05/...`` alone (pytest loads this file for any path under the repository).
+
+At session start the run gets the offline profile, loses the caller's credentials (OPENAI_API_KEY,
+HF_TOKEN ...) and refuses every connection beyond loopback -- in this process and, through
+``PYTHONPATH``, in every notebook kernel and subprocess it starts, since they inherit this
+environment (tools/hermetic.py). A test may still set loopback credentials of its own later (a local
+OpenAI-compatible server). Attempts beyond loopback in this process are listed at the end of the run.
+"""
+
+import os
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+
+from tools import hermetic  # noqa: E402
+from tools.run_notebooks import OUTPUT, keep_executed  # noqa: E402
+
+CREDENTIALS_REMOVED = hermetic.seal(os.environ)
+hermetic.guard_this_process()
+
+# Every attempt beyond loopback in this process, refused by the guard, is listed at the end of the run.
+REFUSED: list[str] = []
+_guarded_connect, _guarded_getaddrinfo = socket.socket.connect, socket.getaddrinfo
+
+
+def _recording(guarded):
+    def call(*args, **kwargs):
+        try:
+            return guarded(*args, **kwargs)
+        except OSError as error:
+            if "hermetic test run" in str(error):
+                REFUSED.append(f"{os.environ.get('PYTEST_CURRENT_TEST', '?').split(' ')[0]}: {error}")
+            raise
+
+    return call
+
+
+socket.socket.connect = _recording(_guarded_connect)
+socket.socket.connect_ex = _recording(socket.socket.connect_ex)
+socket.getaddrinfo = _recording(_guarded_getaddrinfo)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A notebook that fails under nbmake leaves its executed copy, traceback included, in
+    executed/failed/<its path>, named in the failure report."""
+    outcome = yield
+    report = outcome.get_result()
+    if call.when != "call" or call.excinfo is None or type(call.excinfo.value).__name__ != "NotebookFailedException":
+        return
+    target = keep_executed(call.excinfo.value.args[0].nb, Path(str(item.path)), OUTPUT / "failed")
+    report.sections.append(("executed copy", f"執行到失敗為止的 notebook / the executed copy: {target}"))
+
+
+def pytest_report_header(config):
+    removed = ", ".join(CREDENTIALS_REMOVED) or "none set"
+    return [f"hermetic: profile offline, only loopback; caller's credentials removed: {removed}"]
+
+
+def pytest_terminal_summary(terminalreporter):
+    if REFUSED:
+        terminalreporter.write_line(f"hermetic: {len(REFUSED)} attempt(s) beyond loopback refused in pytest's process:")
+        for line in REFUSED:
+            terminalreporter.write_line(f"  {line}")
+    else:
+        terminalreporter.write_line("hermetic: no connection beyond loopback was attempted in pytest's process")
