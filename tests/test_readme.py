@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_readme_table_matches_the_data():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     start, stop = readme.index(BEGIN), readme.index(END) + len(END)
-    assert readme[start:stop] == render_table(), "run `python -m tools.readme` and paste its output"
+    assert readme[start:stop] == render_table(), "run `python -m tools.readme --write`"
 
 
 def test_readme_gives_the_two_commands_and_ci_runs_the_test_one():

@@ -1,4 +1,5 @@
-"""Render the substitution table for README.md: ``python -m tools.readme`` prints it."""
+"""Render the substitution table for README.md: ``python -m tools.readme`` prints it,
+``python -m tools.readme --write`` puts it into README.md between the markers."""
 
 from __future__ import annotations
 
@@ -24,5 +25,19 @@ def render_table() -> str:
     return "\n".join(lines)
 
 
+def write_readme(path=None) -> None:
+    from pathlib import Path
+
+    path = Path(path or Path(__file__).resolve().parents[1] / "README.md")
+    text = path.read_text(encoding="utf-8")
+    start, stop = text.index(BEGIN), text.index(END) + len(END)
+    path.write_text(text[:start] + render_table() + text[stop:], encoding="utf-8")
+
+
 if __name__ == "__main__":
-    print(render_table())
+    import sys
+
+    if "--write" in sys.argv[1:]:
+        write_readme()
+    else:
+        print(render_table())
