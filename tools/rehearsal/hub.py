@@ -10,6 +10,9 @@ libraries make (checked against huggingface_hub 2.x's client code):
 * ``GET /api/{models,datasets}/<repo>[/revision/<rev>]``: the repository's info with its siblings;
 * ``GET /api/{models,datasets}/<repo>/tree/<rev>[/<path>]``: the file listing (``recursive=``);
 * ``POST /api/{models,datasets}/<repo>/paths-info/<rev>``: the entries for the paths asked;
+* ``GET /api/models/<repo>/discussions``: no discussions (transformers' safetensors-conversion thread
+  asks after loading a ``pytorch_model.bin``); ``GET /api/agent-harnesses``: huggingface_hub's
+  registry of coding agents, answered empty;
 * errors with the Hub's ``X-Error-Code`` (``RepoNotFound``, ``RevisionNotFound``, ``EntryNotFound``),
   so the client raises the same exception classes it raises against the real Hub.
 
@@ -216,6 +219,13 @@ class HubHandler(BaseHTTPRequestHandler):
                     remaining -= len(chunk)
 
     def _api(self, kind: str, rest: str, query: dict, form: dict | None, send_body: bool) -> None:
+        if rest.endswith("/discussions"):
+            # transformers, after loading a repository that has only pytorch_model.bin, looks for the
+            # Hub's safetensors conversion pull request in a background thread; the stand-ins have none.
+            repo = self._repository(kind, rest[: -len("/discussions")], None)
+            if repo is not None:
+                self._json(repo, {"discussions": [], "count": 0, "start": 0, "numClosedDiscussions": 0}, send_body)
+            return
         for verb in ("/revision/", "/tree/", "/paths-info/"):
             if verb in rest:
                 repo_id, _, tail = rest.partition(verb)

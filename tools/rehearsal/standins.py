@@ -156,7 +156,7 @@ def reshaped(repo_id: str, files: dict[str, Path], real: frozenset[str], workdir
     the shard index; safetensors, else ``pytorch_model.bin``; the chat template inside
     ``tokenizer_config.json`` or in ``chat_template.jinja``), so a stand-in serves the real names:
     its weights are sharded or pickled as the real ones are, its chat template goes where the real
-    repository keeps it, and files the real repository does not have are not served (the Hub answers
+    repository keeps it, its image processor settings go into the older ``preprocessor_config.json``, and files the real repository does not have are not served (the Hub answers
     404 for them, as it would for a reader). With no file list in the contract, nothing changes.
     """
     if not real:
@@ -170,6 +170,9 @@ def reshaped(repo_id: str, files: dict[str, Path], real: frozenset[str], workdir
             files.update(shard_safetensors(files.pop(name), folder, shards, out))
         elif f"{folder}pytorch_model.bin" in real:
             files[f"{folder}pytorch_model.bin"] = pickle_safetensors(files.pop(name), out / f"{folder}pytorch_model.bin")
+    if "preprocessor_config.json" in real and "preprocessor_config.json" not in files and "processor_config.json" in files:
+        files["preprocessor_config.json"] = legacy_preprocessor_config(files.pop("processor_config.json"),
+                                                                       out / "preprocessor_config.json")
     if "chat_template.jinja" in files and "chat_template.jinja" not in real and "tokenizer_config.json" in files:
         files["tokenizer_config.json"] = embed_chat_template(
             files["tokenizer_config.json"], files.pop("chat_template.jinja"), out / "tokenizer_config.json")
@@ -208,6 +211,18 @@ def pickle_safetensors(source: Path, target: Path) -> Path:
 
     target.parent.mkdir(parents=True, exist_ok=True)
     torch.save(load_file(str(source)), target)
+    return target
+
+
+def legacy_preprocessor_config(processor_config: Path, target: Path) -> Path:
+    """The image processor's settings as ``preprocessor_config.json``, the file older repositories
+    (CLIP, Chinese-CLIP) ship instead of transformers 5's ``processor_config.json``."""
+    data = json.loads(processor_config.read_text(encoding="utf-8"))
+    settings = dict(data.get("image_processor", data))
+    if "processor_class" in data:
+        settings["processor_class"] = data["processor_class"]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(settings, indent=2), encoding="utf-8")
     return target
 
 
