@@ -227,16 +227,6 @@ SUBSTITUTIONS: tuple[Substitution, ...] = (
     ),
     # ---- chapter 7 rows ----
     Substitution(
-        book="microsoft/Phi-3-mini-4k-instruct-gguf/Phi-3-mini-4k-instruct-q4.gguf",
-        chapters=(7,),
-        cpu="microsoft/Phi-3-mini-4k-instruct-gguf/Phi-3-mini-4k-instruct-q4.gguf",
-        offline="llmbook.offline.phi3_gguf:build_tiny_phi3_gguf",
-        offline_kind="random",
-        offline_label="tiny Phi-3 GGUF（F16，9 MB：隨機權重，但詞彙與聊天模板是真正的 Phi-3）",
-        why="只讀取 Phi-3 的聊天模板（chat template）；cpu 設定檔下就是主模型那個檔案，不會重複下載。",
-        cpu_source="https://huggingface.co/microsoft/Phi-3-mini-4k-instruct-gguf/blob/main/Phi-3-mini-4k-instruct-q4.gguf",
-    ),
-    Substitution(
         book="QuantFactory/Llama-3.2-Taiwan-3B-Instruct-GGUF/Llama-3.2-Taiwan-3B-Instruct.Q4_K_M.gguf",
         chapters=(7,),
         cpu="QuantFactory/Llama-3.2-Taiwan-3B-Instruct-GGUF/Llama-3.2-Taiwan-3B-Instruct.Q4_K_M.gguf",

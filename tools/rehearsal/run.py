@@ -143,7 +143,7 @@ class Rehearsal:
             raise RehearsalFailure("the substitution table names what the Hub contract lacks "
                                    "(tools/rehearsal/hub_contract.toml): " + ", ".join(missing))
         self.hub = LocalHub(repositories).__enter__()
-        self.web = WebMirror(web_files, self.workdir).__enter__()
+        self.web = WebMirror(web_files, self.workdir, known=self.contract.urls()).__enter__()
         return self
 
     def __exit__(self, *exc) -> None:

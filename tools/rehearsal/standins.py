@@ -156,7 +156,8 @@ def reshaped(repo_id: str, files: dict[str, Path], real: frozenset[str], workdir
     the shard index; safetensors, else ``pytorch_model.bin``; the chat template inside
     ``tokenizer_config.json`` or in ``chat_template.jinja``), so a stand-in serves the real names:
     its weights are sharded or pickled as the real ones are, its chat template goes where the real
-    repository keeps it, its image processor settings go into the older ``preprocessor_config.json``, and files the real repository does not have are not served (the Hub answers
+    repository keeps it, its image processor settings go into the older ``preprocessor_config.json``, its vocabulary
+    into the older ``vocab.json``/``merges.txt`` or ``vocab.txt`` where the real one has no ``tokenizer.json``, and files the real repository does not have are not served (the Hub answers
     404 for them, as it would for a reader). With no file list in the contract, nothing changes.
     """
     if not real:
@@ -173,6 +174,9 @@ def reshaped(repo_id: str, files: dict[str, Path], real: frozenset[str], workdir
     if "preprocessor_config.json" in real and "preprocessor_config.json" not in files and "processor_config.json" in files:
         files["preprocessor_config.json"] = legacy_preprocessor_config(files.pop("processor_config.json"),
                                                                        out / "preprocessor_config.json")
+    if "tokenizer.json" in files and "tokenizer.json" not in real:
+        for name, path in vocabulary_files(files["tokenizer.json"], real, out).items():
+            files.setdefault(name, path)
     if "chat_template.jinja" in files and "chat_template.jinja" not in real and "tokenizer_config.json" in files:
         files["tokenizer_config.json"] = embed_chat_template(
             files["tokenizer_config.json"], files.pop("chat_template.jinja"), out / "tokenizer_config.json")
@@ -212,6 +216,25 @@ def pickle_safetensors(source: Path, target: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     torch.save(load_file(str(source)), target)
     return target
+
+
+def vocabulary_files(tokenizer_json: Path, real: frozenset[str], out: Path) -> dict[str, Path]:
+    """The vocabulary files an older repository ships instead of ``tokenizer.json`` (a BPE's
+    ``vocab.json`` + ``merges.txt``, a WordPiece's ``vocab.txt``), written from the stand-in's
+    ``tokenizer.json``, so the tokenizer is built the way it is built from the real repository."""
+    model = json.loads(tokenizer_json.read_text(encoding="utf-8"))["model"]
+    written = {}
+    out.mkdir(parents=True, exist_ok=True)
+    if model["type"] == "BPE" and {"vocab.json", "merges.txt"} <= real:
+        (out / "vocab.json").write_text(json.dumps(model["vocab"], ensure_ascii=False), encoding="utf-8")
+        merges = [m if isinstance(m, str) else " ".join(m) for m in model["merges"]]
+        (out / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges) + "\n", encoding="utf-8")
+        written = {"vocab.json": out / "vocab.json", "merges.txt": out / "merges.txt"}
+    elif model["type"] == "WordPiece" and "vocab.txt" in real:
+        by_id = sorted(model["vocab"].items(), key=lambda item: item[1])
+        (out / "vocab.txt").write_text("".join(f"{token}\n" for token, _ in by_id), encoding="utf-8")
+        written = {"vocab.txt": out / "vocab.txt"}
+    return written
 
 
 def legacy_preprocessor_config(processor_config: Path, target: Path) -> Path:

@@ -28,13 +28,17 @@ from .hub import Request
 class WebMirror:
     """``with WebMirror(files, ca_folder) as web:`` proxies ``https://`` requests to ``files`` (URL -> path)."""
 
-    def __init__(self, files: dict[str, Path], ca_folder: Path, host: str = "127.0.0.1"):
+    def __init__(self, files: dict[str, Path], ca_folder: Path, known: set[str] = frozenset(),
+                 host: str = "127.0.0.1"):
+        """``files``: URL -> the local file served for it; ``known``: further URLs the contract lists
+        that have no content here (answered 404, as the real server answers them, without a violation)."""
         import trustme
 
         self.files = dict(files)
+        self.known = set(known)
         self.log: list[Request] = []
         self._lock = threading.Lock()
-        hosts = sorted({urlsplit(url).hostname for url in self.files})
+        hosts = sorted({urlsplit(url).hostname for url in (*self.files, *self.known)})
         authority = trustme.CA()
         self.ca_file = Path(ca_folder) / "rehearsal-ca.pem"
         authority.cert_pem.write_to_path(str(self.ca_file))
@@ -109,7 +113,8 @@ class MirrorHandler(BaseHTTPRequestHandler):
         url = self.path if "://" in self.path else f"https://{self.tunnel_host}{self.path}"
         path = self.web_mirror.files.get(url)
         if path is None:
-            note = f"outside the contract: {url} is not mirrored"
+            note = (f"absent: {url}" if url in self.web_mirror.known
+                    else f"outside the contract: {url} is not mirrored")
             self.web_mirror.record(Request(self.command, url, HTTPStatus.NOT_FOUND, note))
             body = note.encode()
             self.send_response(HTTPStatus.NOT_FOUND)
