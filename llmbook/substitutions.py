@@ -285,7 +285,7 @@ SUBSTITUTIONS: tuple[Substitution, ...] = (
         offline="llmbook.offline.chinese_clip:build_tiny_chinese_clip",
         offline_kind="random",
         offline_label="迷你 ChineseCLIPModel（同一個類別，隨機權重）＋以 Big5 與 GB2312 字集建出的單字 WordPiece 分詞器；筆記本在 offline 下不載入它，只供排練 gpu／cpu 的程式路徑",
-        why="補充（書中沒有）：第 9 章「繁中實戰」的中文 CLIP；約 1.9 億參數（權重約 0.75 GB），CPU 跑得動，不必替換。",
+        why="補充（書中沒有）：第 9 章「繁中實戰」的中文 CLIP；約 1.9 億參數（Hub 上的權重檔 753 MB），CPU 跑得動，不必替換。",
         cpu_source="https://huggingface.co/OFA-Sys/chinese-clip-vit-base-patch16",
     ),
     # ---- chapter 9 rows end ----

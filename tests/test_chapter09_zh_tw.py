@@ -74,8 +74,9 @@ def test_offline_branch_is_visible_and_names_the_model():
     code = python_source(cells()["cell-zh07"].source)
     assert 'cn_clip_id = "OFA-Sys/chinese-clip-vit-base-patch16"' in code
     assert 'if profile == "offline":' in code
-    assert "ChineseCLIPModel.from_pretrained(pick_model(cn_clip_id))" in code
-    assert "ChineseCLIPProcessor.from_pretrained(pick_model(cn_clip_id))" in code
+    assert "ChineseCLIPModel.from_pretrained(cn_clip_path)" in code
+    assert 'cn_clip_path = pick_model("OFA-Sys/chinese-clip-vit-base-patch16")' in code
+    assert "ChineseCLIPProcessor.from_pretrained(cn_clip_path)" in code
     assert "if cn_model is None:" in python_source(cells()["cell-zh11"].source)
 
 

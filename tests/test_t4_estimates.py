@@ -36,12 +36,14 @@ def test_a_gpu_is_minutes_and_cpu_only_is_hours_for_both_chapters():
         assert t4.minutes(workload, t4.FILES_GB["q4"], on_gpu=False) > 60
 
 
-def test_every_stated_t4_duration_cites_the_estimate():
+def test_every_stated_t4_duration_says_it_is_an_estimate():
+    # Reader text names no maintainer file; it says the figure is estimated and how (the method is
+    # benchmarks/results/t4-estimates.md, linked from the README's measurement section).
     lines = list(t4_duration_lines())
     assert any(chapter == "chapter07" for chapter, _ in lines)  # the check has something to check
     for chapter, line in lines:
-        assert "t4-estimates.md" in line or "同一份估算" in line, (chapter, line)
         assert "估計" in line, (chapter, line)
+        assert "不是實測" in line or "同一份估算" in line, (chapter, line)
 
 
 def test_chapter7_quotes_the_computed_range():
@@ -51,13 +53,13 @@ def test_chapter7_quotes_the_computed_range():
     cpu_hours = t4.minutes(chapter7, t4.FILES_GB["q4"], False) / 60
     text = "\n".join(line for chapter, line in t4_duration_lines() if chapter == "chapter07")
     assert f"約 {low}–{high} 分鐘" in text
-    assert round(cpu_hours * 2) / 2 == 1.5 and "1.5 小時" in text
+    assert f"{cpu_hours:.1f} 小時" in text
 
 
-def test_chapter5_quotes_the_computed_figures():
+def test_chapter5_quotes_the_computed_cpu_figure():
+    # Under gpu, chapter 5 names topics with transformers (no llama.cpp), so only the CPU-only
+    # llama.cpp figure is stated.
     chapter5 = next(w for w in t4.WORKLOADS if w.name.startswith("第 5 章"))
-    gpu = round(t4.minutes(chapter5, t4.FILES_GB["fp16"], True))
     cpu_minutes = t4.minutes(chapter5, t4.FILES_GB["q4"], False)
     text = "\n".join(line for chapter, line in t4_duration_lines() if chapter == "chapter05")
-    assert f"估計約 {gpu} 分鐘" in text
     assert cpu_minutes > 120 and "2 小時以上" in text

@@ -84,7 +84,7 @@ def colab_url(notebook: Path) -> str:
 PROFILE_NOTE = (
     "**設定檔（profile）**：不指定時自動選擇——有 NVIDIA GPU（例如 Colab 的 T4）用 `gpu`（書中的模型），"
     "沒有 GPU 但連得上 Hugging Face Hub 用 `cpu`（筆電跑得動的較小模型），都不行時用 `offline`（套件內附的小模型）。"
-    "要自己指定，在執行下一格之前先執行 `%env LLMBOOK_PROFILE=cpu`（或 `gpu`、`offline`）；"
+    "要自己指定，在執行下一個儲存格之前先執行 `%env LLMBOOK_PROFILE=cpu`（或 `gpu`、`offline`）；"
     "在自己的電腦上則是 `LLMBOOK_PROFILE=cpu python3 book.py run`。"
     "在 Colab 上請先在「執行階段 → 變更執行階段類型」選 T4 GPU。"
 )
@@ -111,13 +111,13 @@ def clone_helpers(url, tag, folder):
         return
     said = git.stderr.strip()
     if f"Remote branch {tag} not found" in said:
-        problem = (f"儲存庫 {url} 裡沒有版本 {tag}：請從 README 的 Colab 徽章重新開啟這本 notebook（徽章指向現有的版本）。"
+        problem = (f"儲存庫 {url} 裡沒有版本 {tag}：請從 README 的 Colab 徽章重新開啟這本筆記本（徽章指向現有的版本）。"
                    f" / tag {tag} not found in {url}: open the notebook again from a badge in the README.")
     elif "not found" in said or "could not read Username" in said or "Authentication failed" in said:
         problem = (f"找不到儲存庫 {url}（網址有誤、已搬移或不再公開）：請到本書的 README 確認網址，從那裡的徽章重新開啟。"
                    f" / repository {url} not found: check the address in the book's README and open the notebook from there.")
     else:
-        problem = (f"連不上 {url}：這個執行階段沒有網路。請確認網路連線後重新執行這一格。"
+        problem = (f"連不上 {url}：這個執行階段沒有網路。請確認網路連線後重新執行這個儲存格。"
                    f" / cannot reach {url}: no network; reconnect and run this cell again.")
     raise RuntimeError(f"{problem}\\ngit: {said.splitlines()[-1] if said else git.returncode}")"""
 
