@@ -10,8 +10,8 @@ libraries make (checked against huggingface_hub 2.x's client code):
 * ``GET /api/{models,datasets}/<repo>[/revision/<rev>]``: the repository's info with its siblings;
 * ``GET /api/{models,datasets}/<repo>/tree/<rev>[/<path>]``: the file listing (``recursive=``);
 * ``POST /api/{models,datasets}/<repo>/paths-info/<rev>``: the entries for the paths asked;
-* ``GET /api/models/<repo>/discussions``: no discussions (transformers' safetensors-conversion thread
-  asks after loading a ``pytorch_model.bin``); ``GET /api/agent-harnesses``: huggingface_hub's
+* ``GET /api/models/<repo>/discussions`` and ``/commits/<rev>``: no discussions, one commit
+  (transformers' safetensors-conversion thread asks after loading a ``pytorch_model.bin``); ``GET /api/agent-harnesses``: huggingface_hub's
   registry of coding agents, answered empty;
 * errors with the Hub's ``X-Error-Code`` (``RepoNotFound``, ``RevisionNotFound``, ``EntryNotFound``),
   so the client raises the same exception classes it raises against the real Hub.
@@ -219,6 +219,15 @@ class HubHandler(BaseHTTPRequestHandler):
                     remaining -= len(chunk)
 
     def _api(self, kind: str, rest: str, query: dict, form: dict | None, send_body: bool) -> None:
+        if "/commits/" in rest:
+            # The same thread asks for the repository's commits (the newest one's id).
+            repo_id, _, revision = rest.partition("/commits/")
+            repo = self._repository(kind, repo_id, revision)
+            if repo is not None:
+                commit = {"id": repo.sha, "title": "stand-in", "message": "", "authors": [],
+                          "date": "2026-01-01T00:00:00.000Z"}
+                self._json(repo, [commit], send_body)
+            return
         if rest.endswith("/discussions"):
             # transformers, after loading a repository that has only pytorch_model.bin, looks for the
             # Hub's safetensors conversion pull request in a background thread; the stand-ins have none.

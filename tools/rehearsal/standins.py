@@ -24,12 +24,13 @@ from llmbook.substitutions import SUBSTITUTIONS
 from .hub import Repository
 
 # Remote names whose offline stand-in is another architecture: the rehearsal serves one of the
-# class the name has (a tiny Phi-3 for Phi-3, in transformers and as GGUF; SmolLM2, a Llama, for the
-# Llama-3.2-based Taiwan model). Every other name gets its row's offline builder.
+# class the name has (a tiny Phi3ForCausalLM for Phi-3; SmolLM2, a Llama, for the Llama-3.2-based
+# Taiwan model). Every other name gets its row's offline builder -- for Phi-3's GGUF files that is the
+# real SmolLM2-135M-Instruct GGUF: a chat model that ends its answers, as Phi-3 does. A random-weight
+# GGUF never stops before max_tokens, and LangChain's LlamaCpp streams, re-detokenising the whole
+# answer at every token, so each 500-token answer of chapter 7 would cost some 20 s here.
 SAME_CLASS_BUILDERS = {
     "microsoft/Phi-3-mini-4k-instruct": "llmbook.offline.phi3:build_tiny_phi3",
-    "microsoft/Phi-3-mini-4k-instruct-gguf/Phi-3-mini-4k-instruct-fp16.gguf": "tools.rehearsal.standins:tiny_phi3_f16_gguf",
-    "microsoft/Phi-3-mini-4k-instruct-gguf/Phi-3-mini-4k-instruct-q4.gguf": "tools.rehearsal.standins:tiny_phi3_q4_gguf",
     "lianghsun/Llama-3.2-Taiwan-3B-Instruct": "llmbook.offline.smollm2:build_smollm2",
     "QuantFactory/Llama-3.2-Taiwan-3B-Instruct-GGUF/Llama-3.2-Taiwan-3B-Instruct.Q4_K_M.gguf":
         "llmbook.offline.sources:smollm2_gguf",
@@ -65,18 +66,6 @@ def standin(name: str) -> Path:
         if name in remote_names(row):
             return Path(build_offline(row, SAME_CLASS_BUILDERS.get(name)))
     raise KeyError(name)
-
-
-def tiny_phi3_f16_gguf() -> Path:
-    from llmbook.offline.phi3_gguf import tiny_phi3_gguf_variants
-
-    return tiny_phi3_gguf_variants()["F16"]
-
-
-def tiny_phi3_q4_gguf() -> Path:
-    from llmbook.offline.phi3_gguf import tiny_phi3_gguf_variants
-
-    return tiny_phi3_gguf_variants()["Q4_0"]
 
 
 def open_clip_weights(model_name: str) -> Path:
@@ -164,22 +153,31 @@ def reshaped(repo_id: str, files: dict[str, Path], real: frozenset[str], workdir
         return files
     out = workdir / repo_id.replace("/", "--")
     files = dict(files)
-    for name in [n for n in files if n.endswith("model.safetensors") and n not in real]:
-        folder = name[: -len("model.safetensors")]
-        shards = sorted(n for n in real if n.startswith(f"{folder}model-") and n.endswith(".safetensors"))
-        if shards and f"{folder}model.safetensors.index.json" in real:
-            files.update(shard_safetensors(files.pop(name), folder, shards, out))
-        elif f"{folder}pytorch_model.bin" in real:
-            files[f"{folder}pytorch_model.bin"] = pickle_safetensors(files.pop(name), out / f"{folder}pytorch_model.bin")
-    if "preprocessor_config.json" in real and "preprocessor_config.json" not in files and "processor_config.json" in files:
-        files["preprocessor_config.json"] = legacy_preprocessor_config(files.pop("processor_config.json"),
-                                                                       out / "preprocessor_config.json")
-    if "tokenizer.json" in files and "tokenizer.json" not in real:
-        for name, path in vocabulary_files(files["tokenizer.json"], real, out).items():
-            files.setdefault(name, path)
-    if "chat_template.jinja" in files and "chat_template.jinja" not in real and "tokenizer_config.json" in files:
-        files["tokenizer_config.json"] = embed_chat_template(
-            files["tokenizer_config.json"], files.pop("chat_template.jinja"), out / "tokenizer_config.json")
+    folders = sorted({name.rpartition("/")[0] + "/" if "/" in name else "" for name in files})
+    for folder in folders:  # "" is the repository's top; sentence-transformers keeps a model in 0_CLIPModel/
+        def here(name: str, folder: str = folder) -> str:
+            return f"{folder}{name}"
+
+        if here("model.safetensors") in files and here("model.safetensors") not in real:
+            shards = sorted(n for n in real if n.startswith(here("model-")) and n.endswith(".safetensors"))
+            if shards and here("model.safetensors.index.json") in real:
+                files.update(shard_safetensors(files.pop(here("model.safetensors")), folder, shards, out))
+            elif here("pytorch_model.bin") in real:
+                files[here("pytorch_model.bin")] = pickle_safetensors(files.pop(here("model.safetensors")),
+                                                                     out / here("pytorch_model.bin"))
+        if (here("preprocessor_config.json") in real and here("preprocessor_config.json") not in files
+                and here("processor_config.json") in files):
+            files[here("preprocessor_config.json")] = legacy_preprocessor_config(
+                files.pop(here("processor_config.json")), out / here("preprocessor_config.json"))
+        if here("tokenizer.json") in files and here("tokenizer.json") not in real:
+            written = vocabulary_files(files[here("tokenizer.json")], real, folder, out)
+            for name, path in written.items():
+                files.setdefault(name, path)
+        if (here("chat_template.jinja") in files and here("chat_template.jinja") not in real
+                and here("tokenizer_config.json") in files):
+            files[here("tokenizer_config.json")] = embed_chat_template(
+                files[here("tokenizer_config.json")], files.pop(here("chat_template.jinja")),
+                out / here("tokenizer_config.json"))
     return {name: path for name, path in files.items() if name in real}
 
 
@@ -218,23 +216,23 @@ def pickle_safetensors(source: Path, target: Path) -> Path:
     return target
 
 
-def vocabulary_files(tokenizer_json: Path, real: frozenset[str], out: Path) -> dict[str, Path]:
+def vocabulary_files(tokenizer_json: Path, real: frozenset[str], folder: str, out: Path) -> dict[str, Path]:
     """The vocabulary files an older repository ships instead of ``tokenizer.json`` (a BPE's
     ``vocab.json`` + ``merges.txt``, a WordPiece's ``vocab.txt``), written from the stand-in's
     ``tokenizer.json``, so the tokenizer is built the way it is built from the real repository."""
     model = json.loads(tokenizer_json.read_text(encoding="utf-8"))["model"]
-    written = {}
-    out.mkdir(parents=True, exist_ok=True)
-    if model["type"] == "BPE" and {"vocab.json", "merges.txt"} <= real:
-        (out / "vocab.json").write_text(json.dumps(model["vocab"], ensure_ascii=False), encoding="utf-8")
+    target = out / folder
+    target.mkdir(parents=True, exist_ok=True)
+    if model["type"] == "BPE" and {f"{folder}vocab.json", f"{folder}merges.txt"} <= real:
+        (target / "vocab.json").write_text(json.dumps(model["vocab"], ensure_ascii=False), encoding="utf-8")
         merges = [m if isinstance(m, str) else " ".join(m) for m in model["merges"]]
-        (out / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges) + "\n", encoding="utf-8")
-        written = {"vocab.json": out / "vocab.json", "merges.txt": out / "merges.txt"}
-    elif model["type"] == "WordPiece" and "vocab.txt" in real:
+        (target / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges) + "\n", encoding="utf-8")
+        return {f"{folder}vocab.json": target / "vocab.json", f"{folder}merges.txt": target / "merges.txt"}
+    if model["type"] == "WordPiece" and f"{folder}vocab.txt" in real:
         by_id = sorted(model["vocab"].items(), key=lambda item: item[1])
-        (out / "vocab.txt").write_text("".join(f"{token}\n" for token, _ in by_id), encoding="utf-8")
-        written = {"vocab.txt": out / "vocab.txt"}
-    return written
+        (target / "vocab.txt").write_text("".join(f"{token}\n" for token, _ in by_id), encoding="utf-8")
+        return {f"{folder}vocab.txt": target / "vocab.txt"}
+    return {}
 
 
 def legacy_preprocessor_config(processor_config: Path, target: Path) -> Path:

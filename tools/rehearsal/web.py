@@ -109,6 +109,10 @@ class MirrorHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._serve(send_body=True)
 
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self._serve(send_body=True)
+
     def _serve(self, send_body: bool) -> None:
         url = self.path if "://" in self.path else f"https://{self.tunnel_host}{self.path}"
         path = self.web_mirror.files.get(url)
