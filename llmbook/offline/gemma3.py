@@ -18,6 +18,7 @@ import hashlib
 from pathlib import Path
 
 from . import cached_build
+from .smollm2 import gguf_to_transformers
 from .sources import MissingAsset, package_folder
 
 VERSION = 1
@@ -64,21 +65,7 @@ def gemma3_gguf() -> Path:
 
 
 def _convert(folder: Path) -> None:
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    gguf = gemma3_gguf()
-    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    dequantized = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
-    # As for SmolLM2: a model loaded from GGUF is flagged as quantized and refuses save_pretrained.
-    config = dequantized.config
-    if hasattr(config, "quantization_config"):
-        del config.quantization_config
-    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
-    model.load_state_dict(dequantized.state_dict())
-    model.generation_config.pad_token_id = tokenizer.pad_token_id
-    model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
+    gguf_to_transformers(gemma3_gguf(), folder)
 
 
 def build_gemma3() -> Path:

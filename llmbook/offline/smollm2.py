@@ -14,11 +14,11 @@ from .sources import smollm2_gguf
 VERSION = 1
 
 
-def _convert(folder: Path) -> None:
+def gguf_to_transformers(gguf: Path, folder: Path) -> None:
+    """Dequantise a GGUF chat model into a transformers folder (float32) with its tokenizer."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    gguf = smollm2_gguf()
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     dequantized = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
     # A model loaded from GGUF is flagged as quantized and refuses save_pretrained; its weights are
@@ -28,9 +28,14 @@ def _convert(folder: Path) -> None:
         del config.quantization_config
     model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
     model.load_state_dict(dequantized.state_dict())
-    model.generation_config.pad_token_id = tokenizer.pad_token_id or tokenizer.eos_token_id
+    pad = tokenizer.pad_token_id  # Gemma's pad id is 0, so test for None, not for truth
+    model.generation_config.pad_token_id = tokenizer.eos_token_id if pad is None else pad
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
+
+
+def _convert(folder: Path) -> None:
+    gguf_to_transformers(smollm2_gguf(), folder)
 
 
 def build_smollm2() -> Path:

@@ -72,28 +72,26 @@ class Request:
     note: str = ""
 
 
-class LocalHub:
-    """``with LocalHub(repositories) as hub:`` serves them on ``hub.endpoint`` until the block ends."""
+class LoopbackServer:
+    """A threaded HTTP server on loopback that keeps a log of what it answered; ``with`` runs it.
 
-    def __init__(self, repositories: list[Repository], host: str = "127.0.0.1", port: int = 0):
-        self.repositories = {(repo.kind, repo.repo_id): repo for repo in repositories}
+    ``handler`` is a ``BaseHTTPRequestHandler`` class; each request's handler finds this object as
+    ``self.service``.
+    """
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler], host: str = "127.0.0.1", port: int = 0):
         self.log: list[Request] = []
         self._lock = threading.Lock()
-        hub = self
-
-        class Handler(HubHandler):
-            local_hub = hub
-
-        self.server = ThreadingHTTPServer((host, port), Handler)
+        self.server = ThreadingHTTPServer((host, port), type(handler.__name__, (handler,), {"service": self}))
         self.server.daemon_threads = True
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
-    def endpoint(self) -> str:
+    def url(self) -> str:
         host, port = self.server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def __enter__(self) -> LocalHub:
+    def __enter__(self):
         self._thread.start()
         return self
 
@@ -111,13 +109,21 @@ class LocalHub:
             taken, self.log = self.log, []
         return taken
 
-    @staticmethod
-    def violations(log: list[Request]) -> list[Request]:
-        return [request for request in log if request.note.startswith("outside the contract")]
+
+class LocalHub(LoopbackServer):
+    """``with LocalHub(repositories) as hub:`` serves them on ``hub.endpoint`` until the block ends."""
+
+    def __init__(self, repositories: list[Repository], host: str = "127.0.0.1", port: int = 0):
+        self.repositories = {(repo.kind, repo.repo_id): repo for repo in repositories}
+        super().__init__(HubHandler, host, port)
+
+    @property
+    def endpoint(self) -> str:
+        return self.url
 
 
 class HubHandler(BaseHTTPRequestHandler):
-    local_hub: LocalHub
+    service: LocalHub
     protocol_version = "HTTP/1.1"
 
     def log_message(self, format, *args) -> None:  # the hub keeps its own log
@@ -157,7 +163,7 @@ class HubHandler(BaseHTTPRequestHandler):
 
     # -- answers ----------------------------------------------------------------------------
     def _repository(self, kind: str, repo_id: str, revision: str | None) -> Repository | None:
-        repo = self.local_hub.repositories.get((kind, repo_id))
+        repo = self.service.repositories.get((kind, repo_id))
         if repo is None:
             self._error(HTTPStatus.NOT_FOUND, "RepoNotFound",
                         f"outside the contract: {kind} repository {repo_id!r} is not served")
@@ -206,7 +212,7 @@ class HubHandler(BaseHTTPRequestHandler):
         if status == HTTPStatus.PARTIAL_CONTENT:
             self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
         self.end_headers()
-        self.local_hub.record(Request(self.command, self.path, status, note))
+        self.service.record(Request(self.command, self.path, status, note))
         if send_body and end >= start:
             with open(path, "rb") as source:
                 source.seek(start)
@@ -279,7 +285,7 @@ class HubHandler(BaseHTTPRequestHandler):
         if repo is not None:
             self.send_header("X-Repo-Commit", repo.sha)
         self.end_headers()
-        self.local_hub.record(Request(self.command, self.path, HTTPStatus.OK))
+        self.service.record(Request(self.command, self.path, HTTPStatus.OK))
         if send_body:
             self.wfile.write(body)
 
@@ -294,6 +300,6 @@ class HubHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.local_hub.record(Request(self.command, self.path, status, note))
+        self.service.record(Request(self.command, self.path, status, note))
         if self.command != "HEAD":
             self.wfile.write(body)

@@ -16,16 +16,15 @@ A URL that is not in the map answers 404 and is recorded as outside the contract
 from __future__ import annotations
 
 import ssl
-import threading
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .hub import Request
+from .hub import LoopbackServer, Request
 
 
-class WebMirror:
+class WebMirror(LoopbackServer):
     """``with WebMirror(files, ca_folder) as web:`` proxies ``https://`` requests to ``files`` (URL -> path)."""
 
     def __init__(self, files: dict[str, Path], ca_folder: Path, known: set[str] = frozenset(),
@@ -36,48 +35,21 @@ class WebMirror:
 
         self.files = dict(files)
         self.known = set(known)
-        self.log: list[Request] = []
-        self._lock = threading.Lock()
         hosts = sorted({urlsplit(url).hostname for url in (*self.files, *self.known)})
         authority = trustme.CA()
         self.ca_file = Path(ca_folder) / "rehearsal-ca.pem"
         authority.cert_pem.write_to_path(str(self.ca_file))
         self.tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         authority.issue_cert(*hosts).configure_cert(self.tls)
-        mirror = self
-
-        class Handler(MirrorHandler):
-            web_mirror = mirror
-
-        self.server = ThreadingHTTPServer((host, 0), Handler)
-        self.server.daemon_threads = True
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        super().__init__(MirrorHandler, host)
 
     @property
     def proxy(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def __enter__(self) -> WebMirror:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def record(self, request: Request) -> None:
-        with self._lock:
-            self.log.append(request)
-
-    def take_log(self) -> list[Request]:
-        with self._lock:
-            taken, self.log = self.log, []
-        return taken
+        return self.url
 
 
 class MirrorHandler(BaseHTTPRequestHandler):
-    web_mirror: WebMirror
+    service: WebMirror
     tunnel_host = ""
 
     def log_message(self, format, *args) -> None:
@@ -89,9 +61,9 @@ class MirrorHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.flush()
         try:
-            tls = self.web_mirror.tls.wrap_socket(self.connection, server_side=True)
+            tls = self.service.tls.wrap_socket(self.connection, server_side=True)
         except (ssl.SSLError, OSError) as error:
-            self.web_mirror.record(Request("CONNECT", self.path, 0, f"outside the contract: TLS failed ({error})"))
+            self.service.record(Request("CONNECT", self.path, 0, f"outside the contract: TLS failed ({error})"))
             self.close_connection = True
             return
         # Serve the requests inside the tunnel with this same handler, on the TLS socket.
@@ -115,11 +87,11 @@ class MirrorHandler(BaseHTTPRequestHandler):
 
     def _serve(self, send_body: bool) -> None:
         url = self.path if "://" in self.path else f"https://{self.tunnel_host}{self.path}"
-        path = self.web_mirror.files.get(url)
+        path = self.service.files.get(url)
         if path is None:
-            note = (f"absent: {url}" if url in self.web_mirror.known
+            note = (f"absent: {url}" if url in self.service.known
                     else f"outside the contract: {url} is not mirrored")
-            self.web_mirror.record(Request(self.command, url, HTTPStatus.NOT_FOUND, note))
+            self.service.record(Request(self.command, url, HTTPStatus.NOT_FOUND, note))
             body = note.encode()
             self.send_response(HTTPStatus.NOT_FOUND)
             self.send_header("Content-Length", str(len(body)))
@@ -132,6 +104,6 @@ class MirrorHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.send_header("Content-Type", "application/octet-stream")
         self.end_headers()
-        self.web_mirror.record(Request(self.command, url, HTTPStatus.OK))
+        self.service.record(Request(self.command, url, HTTPStatus.OK))
         if send_body:
             self.wfile.write(data)
