@@ -2,9 +2,9 @@
 profiles ask for, a stand-in of the same class and file format, under the real name.
 
 The stand-ins are the offline profile's own builds (``llmbook.offline``), except where the offline
-profile swaps in another architecture: the rehearsal then serves a tiny model of the book's class
-(a tiny ``Phi3ForCausalLM`` on Phi-3's real vocabulary for ``microsoft/Phi-3-mini-4k-instruct``, a
-tiny Phi-3 GGUF for Phi-3's GGUF files), so the class a reader's run loads is the class loaded here.
+profile swaps in another architecture: the rehearsal then serves a model of the name's class (a tiny
+``Phi3ForCausalLM`` on Phi-3's real vocabulary for ``microsoft/Phi-3-mini-4k-instruct``), so the class
+a reader's run loads is the class loaded here. GGUF names get a GGUF (see ``SAME_CLASS_BUILDERS``).
 
 Which repositories and URLs exist at all, and which file names each real repository has, is the
 Hub contract's business (``contract.py``); this module only says what content stands in.
@@ -12,7 +12,6 @@ Hub contract's business (``contract.py``); this module only says what content st
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 from pathlib import Path
