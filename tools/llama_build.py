@@ -411,7 +411,7 @@ def install_cuda_wheel(python: str) -> str | None:
             say("這個 CUDA 版無法把模型放上 GPU（llama_supports_gpu_offload() 為 False），不採用"
                 " / the CUDA wheel cannot offload here")
             return None
-        say(f"已安裝預先編好的 CUDA 版，可以使用 GPU / installed the prebuilt CUDA wheel; GPU offload works")
+        say("已安裝預先編好的 CUDA 版，可以使用 GPU / installed the prebuilt CUDA wheel; GPU offload works")
         return f"{installed_version(python)} ({wheel_index(tag)})"
 
 
