@@ -33,21 +33,23 @@ def chapter_of(notebook: str) -> int:
     return int(notebook.split("/")[0].removeprefix("chapter"))
 
 
-# Where a chapter's gpu branch loads something else than its table rows say for the other profiles:
-# chapter 5 names topics with the book's Phi-3 through transformers under gpu (the Phi-3 row), and
-# with the GGUF through llama.cpp under cpu/offline (the GGUF row).
-GPU_BRANCHES = {5: {"adds": {"microsoft/Phi-3-mini-4k-instruct"},
-                    "drops": {"microsoft/Phi-3-mini-4k-instruct-gguf/Phi-3-mini-4k-instruct-fp16.gguf"}}}
+# Where a branch loads something else than the chapter's table rows say: chapter 5 names topics with
+# the book's Phi-3 through transformers under gpu (the Phi-3 row), with OpenAI when a key is set, and
+# with the GGUF through llama.cpp only under cpu/offline without a key (the GGUF row).
+CHAPTER5_GGUF = "microsoft/Phi-3-mini-4k-instruct-gguf/Phi-3-mini-4k-instruct-fp16.gguf"
+BRANCHES = {
+    (5, "gpu"): {"adds": {"microsoft/Phi-3-mini-4k-instruct"}, "drops": {CHAPTER5_GGUF}},
+    (5, "openai"): {"adds": set(), "drops": {CHAPTER5_GGUF}},
+}
 
 
 def expected_names(chapter: int, mode: str) -> set[str]:
     """The remote names the table's column for ``mode`` gives for ``chapter`` (how the fetched
     names are written: ``repo/file`` prefixes for the Hub, URL prefixes for the web)."""
     names = set()
-    branch = GPU_BRANCHES.get(chapter, {}) if mode == "gpu" else {}
+    branch = BRANCHES.get((chapter, mode), {"adds": set(), "drops": set()})
     for row in SUBSTITUTIONS:
-        if (chapter not in row.chapters and row.book not in branch.get("adds", ())) \
-                or row.book in branch.get("drops", ()):
+        if (chapter not in row.chapters and row.book not in branch["adds"]) or row.book in branch["drops"]:
             continue
         name = row.book if mode == "gpu" else row.cpu
         if mode == "gpu" and row.gpu_without_offload:  # no CUDA here: llama.cpp cannot offload
