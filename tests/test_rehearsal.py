@@ -15,11 +15,11 @@ import pytest
 from llmbook.substitutions import SUBSTITUTIONS
 from tools.rehearsal.contract import Contract
 from tools.rehearsal.run import OPENAI_CHAPTERS, Rehearsal
-from tools.rehearsal.standins import GENSIM_LIST_URL, SENTENCE_TRANSFORMERS_ORG
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted(path.relative_to(ROOT).as_posix() for path in ROOT.glob("chapter*/*.ipynb"))
 RUNS = [(notebook, mode) for notebook in NOTEBOOKS for mode in ("cpu", "gpu")]
+CONTRACT = Contract.load()  # also says what each table name is asked for as (sentence-transformers, open_clip, gensim)
 RUNS += [(notebook, "openai") for notebook in NOTEBOOKS if notebook.split("/")[0] in OPENAI_CHAPTERS]
 
 
@@ -54,15 +54,8 @@ def expected_names(chapter: int, mode: str) -> set[str]:
         name = row.book if mode == "gpu" else row.cpu
         if mode == "gpu" and row.gpu_without_offload:  # no CUDA here: llama.cpp cannot offload
             name = row.gpu_without_offload
-        if name == "glove-wiki-gigaword-50":
-            name = GENSIM_LIST_URL
-        elif name.startswith("open_clip/"):
-            import open_clip
-
-            _, model_name, tag = name.split("/", 2)
-            name = open_clip.get_pretrained_cfg(model_name, tag)["hf_hub"].strip("/")
-        elif "/" not in name and name.startswith("clip-"):
-            name = f"{SENTENCE_TRANSFORMERS_ORG}/{name}"
+        if not name.endswith(".gguf"):  # a GGUF is checked by its file; the rest by the name on the wire
+            name = CONTRACT.for_table_key(name).requested_as
         names.add(name)
     return names
 

@@ -34,9 +34,6 @@ SAME_CLASS_BUILDERS = {
     "QuantFactory/Llama-3.2-Taiwan-3B-Instruct-GGUF/Llama-3.2-Taiwan-3B-Instruct.Q4_K_M.gguf":
         "llmbook.offline.sources:smollm2_gguf",
 }
-# sentence-transformers asks the Hub for "<org>/<name>" when a name has no "/" (the contract's
-# requested_as says so for each entry).
-SENTENCE_TRANSFORMERS_ORG = "sentence-transformers"
 GENSIM_LIST_URL = "https://raw.githubusercontent.com/RaRe-Technologies/gensim-data/master/list.json"
 GENSIM_RELEASES = "https://github.com/RaRe-Technologies/gensim-data/releases/download"
 ARXIV_DATASET = "maartengr/arxiv_nlp"
