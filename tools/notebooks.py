@@ -41,7 +41,7 @@ COLAB_UPGRADES: dict[str, str] = {}
 # Everything else Colab has is held at Colab's own version (a pip constraints file the set-up cell writes
 # from the runtime itself), so pip never replaces a module Colab has already imported and Colab asks for
 # no restart. These few are let go because a package we install needs a newer one; none of them is
-# imported when the runtime starts (tools/colab_tier.py checks that: "restart needed" is "no").
+# imported when the runtime starts (tools/colab_tier checks that: "restart needed" is "no").
 COLAB_RELEASED = {
     "dask": "datamapplot 0.7.3 (chapter 5) needs dask>=2026.1.2; Colab has 2026.1.1",
     "requests": "langchain-community 0.4.2 (chapter 7) needs requests>=2.32.5; Colab has 2.32.4",
@@ -55,7 +55,7 @@ COLAB_WITH_OPENAI_KEY = {"chapter07": ("langchain-openai", "langchain-core")}
 
 def colab_preinstalled(path: Path = COLAB_FREEZE) -> dict[str, str]:
     """``{normalised name: version}`` of Colab's preinstalled packages."""
-    from tools.colab_tier import parse_freeze
+    from tools.colab_tier.freeze import parse_freeze
 
     return parse_freeze(path.read_text(encoding="utf-8"))
 

@@ -1,4 +1,4 @@
-"""A stand-in for Colab's ``google.colab`` package, for the Colab tier (tools/colab_tier.py).
+"""A stand-in for Colab's ``google.colab`` package, for the Colab tier (tools/colab_tier/).
 
 Only what the tier needs, written for it (not colabtools' code): ``"google.colab" in sys.modules``
 is true in the kernel, ``userdata.get`` behaves like Colab's when a secret is missing, ``%pip`` runs
