@@ -1,5 +1,5 @@
-"""The Colab tier's own logic (tools/colab_tier/): reading pip's output and freezes, the restart
-criterion, the google.colab stub. Fast and offline: nothing is installed and no kernel is started."""
+"""The Colab tier's own logic (tools/colab_tier/): reading pip's output and freezes, PEP 440 order,
+the restart criterion, the google.colab stub. Fast and offline: nothing is installed and no kernel is started."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tools import notebooks
 from tools.colab_tier import cli, common, environment, freeze, report
 from tools.colab_tier.environment import snapshot_constraints
 from tools.colab_tier.freeze import (
@@ -20,6 +21,8 @@ from tools.colab_tier.freeze import (
     installed_from_output,
     parse_conflicts,
     parse_freeze,
+    parse_version,
+    requirement_name,
     restart_triggers,
 )
 
@@ -75,9 +78,73 @@ def test_constraints_pin_public_versions_and_leave_cuda_libraries_to_pypis_torch
     ("1.0", "1.0.post1", 1),
     ("1.0.dev3", "1.0a1", 1),
     ("2025.3.0", "2024.12.0", -1),
+    ("2.9.1", "2.10.0", 1),             # release segments compared as numbers
+    ("2.10.0", "2.9.1", -1),
+    ("1.0", "1.0rc1", -1),              # a release candidate comes before its release
+    ("2.11.0", "2.11.0+cu128", 0),      # local builds of one version, either way round
+    ("2.11.0+cu128", "2.11.1", 1),
+    ("2.11.0+cu128", "2.10.0+cu126", -1),
+    ("1.0b2", "1.0rc1", 1),
+    ("1.0.post1", "1.0.1", 1),
+    ("@ file:///x/a-1.0.whl", "@ file:///x/a-1.0.whl", 0),
+    ("@ file:///x/a-1.0.whl", "1.0", 1),  # a location is no version: counted as a change
 ])
 def test_compare_versions(old, new, order):
     assert compare_versions(old, new) == order
+
+
+def test_parse_version_follows_pep_440_and_refuses_what_is_not_a_version():
+    assert parse_version("2.10.0") > parse_version("2.9.1")
+    assert parse_version("1.0rc1") < parse_version("1.0") < parse_version("1.0.post1")
+    assert parse_version("2.11.0+cu128") > parse_version("2.11.0")  # whole versions: the local part counts here
+    assert parse_version("@ file:///x.whl") is None
+    assert parse_version("not-a-version") is None
+
+
+def test_requirement_name_reads_requires_dist_lines():
+    assert requirement_name("typing_extensions>=4.6; python_version < '3.12'") == "typing-extensions"
+    assert requirement_name("Pillow (>=9.0)") == "pillow"
+    assert requirement_name("torch[opt-einsum]>=2.0") == "torch"
+    assert requirement_name("pytest>=8; extra == 'test'") is None  # an optional dependency
+    with pytest.raises(ValueError, match="not a valid requirement"):
+        requirement_name("numpy >>= 1")
+
+
+def _fake_python(folder: Path, version: str) -> None:
+    script = folder / version / "bin" / "python3"
+    script.parent.mkdir(parents=True)
+    script.write_text(f"#!/bin/sh\necho {version.replace('.', ' ')}\n")
+    script.chmod(0o755)
+
+
+def test_find_python_takes_pyenvs_newest_313_by_version_not_by_name(tmp_path, monkeypatch):
+    for version in ("3.13.9", "3.13.10", "3.13.2"):
+        _fake_python(tmp_path, version)
+    monkeypatch.setattr(environment, "PYENV_PYTHONS", tmp_path)
+    monkeypatch.delenv("LLMBOOK_COLAB_PYTHON", raising=False)
+    assert environment.find_python() == tmp_path / "3.13.10" / "bin" / "python3"
+
+
+def test_find_python_names_the_fix_when_there_is_no_313(tmp_path, monkeypatch):
+    _fake_python(tmp_path, "3.12.7")
+    monkeypatch.setattr(environment, "PYENV_PYTHONS", tmp_path)
+    with pytest.raises(SystemExit, match="pyenv install 3.13"):
+        environment.find_python(str(tmp_path / "3.12.7" / "bin" / "python3"))
+
+
+def test_run_logged_says_the_command_logs_its_output_and_checks_on_request(tmp_path, capsys):
+    log = tmp_path / "build.log"
+    result = common.run_logged([sys.executable, "-c", "print('out'); import sys; print('err', file=sys.stderr)"], log)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "out\n", "err\n")
+    assert capsys.readouterr().out.startswith(f"[colab-tier] {sys.executable} -c print('out')")
+    assert log.read_text(encoding="utf-8").startswith(f"$ {sys.executable} -c ")
+    assert "out\n" in log.read_text(encoding="utf-8") and "err\n" in log.read_text(encoding="utf-8")
+    failing = [sys.executable, "-c", "import sys; sys.exit(3)"]
+    assert common.run_logged(failing, quiet=True).returncode == 3
+    assert capsys.readouterr().out == ""  # quiet: not said
+    with pytest.raises(subprocess.CalledProcessError) as raised:
+        common.run_logged(failing, quiet=True, check=True)
+    assert raised.value.returncode == 3
 
 
 def test_diff_freeze_classifies_every_change():
@@ -126,9 +193,17 @@ def test_restart_needed_only_for_changed_packages_already_imported():
     assert restart_triggers(["Scikit_Learn"], ["sklearn.utils"], modules) == {"scikit-learn": ["sklearn"]}
 
 
-def test_clone_dir_is_read_from_the_notebook_standard():
+def test_clone_dir_is_the_notebook_standards(monkeypatch):
     text = (ROOT / "tools" / "notebooks.py").read_text(encoding="utf-8")
     assert f'COLAB_CLONE_DIR = "{environment.clone_dir().as_posix()}"' in text
+    # imported from tools/notebooks.py, not read off its text: a changed setting is followed at once
+    monkeypatch.setattr(notebooks, "COLAB_CLONE_DIR", "/content/elsewhere")
+    assert environment.clone_dir() == Path("/content/elsewhere")
+
+
+def test_the_snapshot_is_the_one_the_set_up_cells_are_made_from():
+    assert common.SNAPSHOT == notebooks.COLAB_FREEZE
+    assert notebooks.colab_preinstalled() == parse_freeze(common.SNAPSHOT.read_text(encoding="utf-8"))
 
 
 def test_requirement_names_cover_every_pin_file():
