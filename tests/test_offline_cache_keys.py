@@ -57,6 +57,15 @@ def test_the_builder_modules_it_imports_are_part_of_the_key():
     assert modules == ["llmbook.offline", "llmbook.offline.multilingual_e5", "llmbook.offline.sources"]
 
 
+def test_a_builder_outside_llmbook_offline_is_keyed_on_its_own_module():
+    # The rehearsal's stand-ins (tools/rehearsal/standins.py) are cached like the offline assets; an
+    # edit of their builder must rebuild them, and so must an edit of the llmbook.offline code they use.
+    modules = offline.offline_modules("tools.rehearsal.standins")
+    assert "tools.rehearsal.standins" in modules
+    assert {"llmbook.offline.phi3", "llmbook.offline.phi3_gguf"} <= set(modules)
+    assert not any(module.startswith(("tools.rehearsal.hub", "llmbook.models")) for module in modules)
+
+
 def test_the_key_is_the_same_in_another_process(now):
     from llmbook.offline.smollm2 import _convert
 

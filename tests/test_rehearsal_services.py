@@ -69,3 +69,27 @@ def test_web_mirror_answers_https_urls_through_the_proxy_setting(tmp_path):
     assert notes[0] == ""
     assert notes[1] == "absent: https://data.example/set/counter.py"  # listed in the contract: no violation
     assert notes[2].startswith("outside the contract: https://data.example/set/other.txt")
+
+
+@pytest.mark.parametrize("variant", ["F16", "Q4_0"])
+def test_phi3_gguf_standin_is_a_phi3_that_ends_its_answer(variant):
+    # What the local Hub serves for Phi-3's GGUF names (chapters 5 and 7): the phi3 architecture with
+    # Phi-3's vocabulary and chat template, answering a short sentence that ends on <|end|>, its digit
+    # depending on the prompt (chapter 5 labels topics greedily and draws a map of distinct labels).
+    import re
+
+    llama_cpp = pytest.importorskip("llama_cpp")
+    from tools.rehearsal.standins import PHI3_STANDIN_ANSWER, answering_phi3_gguf
+
+    llm = llama_cpp.Llama(model_path=str(answering_phi3_gguf(variant)), n_ctx=512, seed=42, verbose=False)
+    assert llm.metadata["general.architecture"] == "phi3"
+    assert "<|assistant|>" in llm.metadata["tokenizer.chat_template"]
+    pattern = re.escape(PHI3_STANDIN_ANSWER).replace("N", "[0-9]")
+    answers = []
+    for words in ("football, goals, league", "election, labour, minister", "film, actor, oscar",
+                  "phone, software, broadband", "shares, profit, bank"):
+        prompt = f"<|user|>\nDocuments about {words}. Give the topic a short label.<|end|>\n<|assistant|>"
+        choice = llm.create_completion(prompt, max_tokens=500, temperature=0.0)["choices"][0]
+        assert re.fullmatch(pattern, choice["text"].strip()) and choice["finish_reason"] == "stop", choice
+        answers.append(choice["text"])
+    assert len(set(answers)) > 1, answers

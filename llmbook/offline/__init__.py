@@ -109,21 +109,29 @@ def installed_version(distribution: str) -> str:
 
 
 def offline_modules(module: str) -> list[str]:
-    """``module`` and the llmbook.offline modules it imports, directly or through each other, sorted."""
+    """``module`` and the llmbook.offline modules it imports, directly or through each other, sorted.
+
+    ``module`` itself always counts, wherever it lives (the rehearsal's builders are in
+    tools.rehearsal); from there, relative imports and absolute ``llmbook.offline`` imports are followed.
+    """
     seen, todo = set(), [module]
     while todo:
         current = todo.pop()
-        if current in seen or not current.startswith(__name__):
+        if current in seen or (current != module and not current.startswith(__name__)):
             continue
         seen.add(current)
         for node in ast.walk(_parsed(current)):
-            if isinstance(node, ast.ImportFrom) and node.level:
+            if not isinstance(node, ast.ImportFrom) or not (node.level or (node.module or "").startswith(__name__)):
+                continue
+            if node.level:
                 base = current if _is_package(current) else current.rpartition(".")[0]
                 for _ in range(node.level - 1):
                     base = base.rpartition(".")[0]
                 target = f"{base}.{node.module}" if node.module else base
-                todo.append(target)
-                todo += [f"{target}.{alias.name}" for alias in node.names if _exists(f"{target}.{alias.name}")]
+            else:
+                target = node.module
+            todo.append(target)
+            todo += [f"{target}.{alias.name}" for alias in node.names if _exists(f"{target}.{alias.name}")]
     return sorted(seen)
 
 

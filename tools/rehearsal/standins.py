@@ -24,16 +24,22 @@ from .hub import Repository
 
 # Remote names whose offline stand-in is another architecture: the rehearsal serves one of the
 # class the name has (a tiny Phi3ForCausalLM for Phi-3; SmolLM2, a Llama, for the Llama-3.2-based
-# Taiwan model). Every other name gets its row's offline builder -- for Phi-3's GGUF files that is the
-# real SmolLM2-135M-Instruct GGUF: a chat model that ends its answers, as Phi-3 does. A random-weight
-# GGUF never stops before max_tokens, and LangChain's LlamaCpp streams, re-detokenising the whole
-# answer at every token, so each 500-token answer of chapter 7 would cost some 20 s here.
+# Taiwan model; a phi3 GGUF for Phi-3's GGUF files, see ``answering_phi3_gguf``). Every other name
+# gets its row's offline builder.
 SAME_CLASS_BUILDERS = {
     "microsoft/Phi-3-mini-4k-instruct": "llmbook.offline.phi3:build_tiny_phi3",
+    "microsoft/Phi-3-mini-4k-instruct-gguf/Phi-3-mini-4k-instruct-fp16.gguf":
+        "tools.rehearsal.standins:answering_phi3_fp16",
+    "microsoft/Phi-3-mini-4k-instruct-gguf/Phi-3-mini-4k-instruct-q4.gguf":
+        "tools.rehearsal.standins:answering_phi3_q4",
     "lianghsun/Llama-3.2-Taiwan-3B-Instruct": "llmbook.offline.smollm2:build_smollm2",
     "QuantFactory/Llama-3.2-Taiwan-3B-Instruct-GGUF/Llama-3.2-Taiwan-3B-Instruct.Q4_K_M.gguf":
         "llmbook.offline.sources:smollm2_gguf",
 }
+# The Phi-3 GGUF stand-in answers every prompt with this sentence, its digit picked by the prompt's
+# content, then ends with <|end|>. Chapter 7's ReAct agent cannot parse it, so the agent goes through
+# handle_parsing_errors up to max_iterations, as with any model that does not keep to the format.
+PHI3_STANDIN_ANSWER = "The answer is N."
 GENSIM_LIST_URL = "https://raw.githubusercontent.com/RaRe-Technologies/gensim-data/master/list.json"
 GENSIM_RELEASES = "https://github.com/RaRe-Technologies/gensim-data/releases/download"
 ARXIV_DATASET = "maartengr/arxiv_nlp"
@@ -62,6 +68,105 @@ def standin(name: str) -> Path:
         if name in remote_names(row):
             return Path(build_offline(row, SAME_CLASS_BUILDERS.get(name)))
     raise KeyError(name)
+
+
+def write_answering_phi3(folder: Path) -> None:
+    """A tiny ``Phi3ForCausalLM`` on Phi-3's real tokenizer that answers every prompt with
+    ``PHI3_STANDIN_ANSWER`` (N a digit that depends on the prompt) and then ends with ``<|end|>``, as
+    the real Phi-3 ends its answers.
+
+    Random weights never end an answer, so each of chapter 7's calls would run to ``max_tokens=500``
+    (about 20 s each with LangChain's streaming ``LlamaCpp``); SmolLM2, given the book's hand-written
+    Phi-3 template, does not end either. The weights are set instead (hidden size 64):
+
+    * axes 0-7 hold a state: every answer token has an axis of its own and every other token shares
+      axis 0; the output matrix maps each state to the answer's next token (axis 0 to its first, the
+      last token's axis to ``<|end|>``) with a margin no sampling overturns;
+    * axes 32-63 hold a random content vector per token outside the answer, and axes 8-11 four random
+      scores. In the first layer each of the four heads attends to the prompt's token with the highest
+      score of its own (a constant query on axis 31, which every token has; keys on the pair of
+      dimensions RoPE turns slowest, so position hardly matters) and adds that token's content to the
+      stream. At the digit's state the ten digits tie, and their content rows break the tie: the digit
+      follows which tokens the prompt contains, so chapter 5's topics get different labels even with
+      greedy decoding (an average over the prompt would follow its most frequent words instead);
+    * every other output projection is zero, so nothing else changes the stream.
+    """
+    import torch
+    from transformers import AutoTokenizer, Phi3ForCausalLM
+
+    from llmbook.offline.phi3 import phi3_tokenizer_folder, tiny_phi3_config
+
+    torch.manual_seed(0)
+    tokenizer = AutoTokenizer.from_pretrained(phi3_tokenizer_folder())
+    model = Phi3ForCausalLM(tiny_phi3_config(tokenizer))
+    config = model.config
+    size, heads = config.hidden_size, config.num_attention_heads
+    head_dim = size // heads
+    scores, constant, content = slice(8, 8 + heads), 31, slice(32, size)
+    digits = tokenizer.convert_tokens_to_ids([str(digit) for digit in range(10)])
+    answer = tokenizer.encode(PHI3_STANDIN_ANSWER.replace("N", "0"), add_special_tokens=False)
+    slot = answer.index(digits[0])
+    if len(set(answer)) != len(answer) or len(answer) >= scores.start or size != 64 or head_dim != 16:
+        raise ValueError(f"the answer's tokens must be distinct and fit the state axes: {answer}")
+    plain = torch.ones(config.vocab_size, dtype=torch.bool)  # tokens that carry content and scores
+    plain[answer + digits + tokenizer.all_special_ids] = False
+    plain[len(tokenizer.get_vocab()) - 64:] = False  # Phi-3's added tokens (<|user|>, <|end|> ...)
+    end = tokenizer.convert_tokens_to_ids("<|end|>")
+    with torch.no_grad():
+        embedding, output = model.model.embed_tokens.weight, model.lm_head.weight
+        embedding.zero_()
+        output.zero_()
+        embedding[:, constant] = 1.0
+        embedding[:, 0] = 1.0
+        embedding[answer + digits, 0] = 0.0
+        embedding[plain, scores] = torch.rand(int(plain.sum()), heads)
+        embedding[plain, content] = torch.randn(int(plain.sum()), size - content.start)
+        for axis, token in enumerate(answer, start=1):
+            embedding[digits if axis == slot + 1 else [token], axis] = 1.0
+        for axis, successor in enumerate([*answer, end]):
+            output[digits if axis == slot else [successor], axis] = 50.0
+        output[digits, content] = torch.randn(len(digits), size - content.start)
+        for index, layer in enumerate(model.model.layers):
+            layer.mlp.down_proj.weight.zero_()
+            layer.self_attn.o_proj.weight.zero_()
+            if index:
+                continue
+            qkv = layer.self_attn.qkv_proj.weight  # rows: queries, keys, values (head by head)
+            qkv.zero_()
+            slowest = head_dim // 2 - 1  # RoPE pairs dimension i with i + head_dim/2; the last pair turns slowest
+            for head in range(heads):
+                qkv[head * head_dim + slowest, constant] = 2000.0
+                qkv[size + head * head_dim + slowest, scores.start + head] = 1.0
+                half = content.start + (head % 2) * head_dim  # two heads per half of the content axes
+                for offset in range(head_dim):
+                    qkv[2 * size + head * head_dim + offset, half + offset] = 1.0
+                    layer.self_attn.o_proj.weight[half + offset, head * head_dim + offset] = 1.0
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+
+
+def answering_phi3_gguf(variant: str) -> Path:
+    """``write_answering_phi3``'s model as a phi3 GGUF (``F16`` for the fp16 name, ``Q4_0`` for q4)."""
+    from llmbook.offline.phi3 import LLAMA_VOCAB
+    from llmbook.offline.phi3_gguf import write_phi3_gguf
+
+    def write(folder: Path) -> None:
+        model_folder = folder / "transformers"
+        model_folder.mkdir()
+        write_answering_phi3(model_folder)
+        for name in ("F16", "Q4_0"):
+            write_phi3_gguf(model_folder, folder / f"answering-phi3-{name.lower()}.gguf", name)
+
+    return cached_build("rehearsal-answering-phi3-gguf", 1, write, reads=LLAMA_VOCAB) / \
+        f"answering-phi3-{variant.lower()}.gguf"
+
+
+def answering_phi3_fp16() -> Path:
+    return answering_phi3_gguf("F16")
+
+
+def answering_phi3_q4() -> Path:
+    return answering_phi3_gguf("Q4_0")
 
 
 def open_clip_weights(model_name: str) -> Path:
