@@ -208,14 +208,40 @@ def user_paths(pytest_args: list[str]) -> list[str]:
             if not arg.startswith("-") and (ROOT / arg.split("::", 1)[0]).exists()]
 
 
+# The heaviest test (a notebook) peaks near 2.5 GiB (benchmarks/results/notebooks-offline.md); a
+# worker per 4 GiB of memory leaves room for the models a worker keeps loaded between tests.
+GIB_PER_TEST_WORKER = 4
+MAX_TEST_WORKERS = 2
+
+
+def test_workers(cpus: int | None = None, memory_gib: float | None = None) -> int:
+    """How many pytest processes the whole suite runs in: one per core, at most ``MAX_TEST_WORKERS``
+    (two notebooks at once already keep two cores busy) and one per ``GIB_PER_TEST_WORKER`` of memory."""
+    cpus = (os.cpu_count() or 1) if cpus is None else cpus
+    if memory_gib is None:
+        try:
+            memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+        except (AttributeError, ValueError, OSError):  # Windows has no sysconf: one process
+            memory_gib = 0
+    return max(1, min(cpus, MAX_TEST_WORKERS, int(memory_gib // GIB_PER_TEST_WORKER)))
+
+
 def pytest_command(pytest_args: list[str]) -> list[str]:
     """The pytest command ``book.py test`` runs: the unit tests and every notebook, or only the paths
-    the user named (``book.py test tests/test_profiles.py`` runs that file alone)."""
+    the user named (``book.py test tests/test_profiles.py`` runs that file alone).
+
+    The whole suite runs in ``test_workers()`` processes (pytest-xdist; the notebook runs start first,
+    see conftest.py); the user's own ``-n``/``--numprocesses`` wins, and named paths run in one."""
     if user_paths(pytest_args):
-        targets = []
+        targets, workers = [], 1
     else:
-        targets = ["tests", *(str(path.relative_to(ROOT)) for path in all_notebooks())]
-    return [str(venv_python()), "-m", "pytest", *targets, "--nbmake", *pytest_args]
+        targets, workers = ["tests", *(str(path.relative_to(ROOT)) for path in all_notebooks())], test_workers()
+    if any(arg == "-n" or arg.startswith(("-n", "--numprocesses")) for arg in pytest_args):
+        workers = 1
+    # One test at a time to whichever process is free (xdist's default hands out long runs of tests at
+    # once, which would give one process every notebook).
+    parallel = ["-n", str(workers), "--dist", "load", "--maxschedchunk", "1"] if workers > 1 else []
+    return [str(venv_python()), "-m", "pytest", *targets, "--nbmake", *parallel, *pytest_args]
 
 
 def run_pytest(pytest_args: list[str]) -> int:

@@ -63,10 +63,39 @@ def pytest_report_header(config):
     return [f"hermetic: profile offline, only loopback; caller's credentials removed: {removed}"]
 
 
+def pytest_sessionfinish(session):
+    """A pytest-xdist worker hands its refused attempts to the main process, which lists them all."""
+    if hasattr(session.config, "workeroutput"):
+        session.config.workeroutput["hermetic_refused"] = REFUSED
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    REFUSED.extend(getattr(node, "workeroutput", {}).get("hermetic_refused", []))
+
+
 def pytest_terminal_summary(terminalreporter):
     if REFUSED:
-        terminalreporter.write_line(f"hermetic: {len(REFUSED)} attempt(s) beyond loopback refused in pytest's process:")
+        terminalreporter.write_line(f"hermetic: {len(REFUSED)} attempt(s) beyond loopback refused in pytest's processes:")
         for line in REFUSED:
             terminalreporter.write_line(f"  {line}")
     else:
-        terminalreporter.write_line("hermetic: no connection beyond loopback was attempted in pytest's process")
+        terminalreporter.write_line("hermetic: no connection beyond loopback was attempted in pytest's processes")
+
+
+# Notebook runs take 15-170 s each, the other tests a few seconds at most (benchmarks/results/):
+# they go first, the heaviest chapters first, so that with several processes (book.py test) no long
+# notebook starts last while the other processes have nothing left to do.
+HEAVIEST_CHAPTERS = ("chapter07", "chapter05", "chapter03")
+
+
+def pytest_collection_modifyitems(items):
+    def order(item):
+        runs_a_notebook = item.path.suffix == ".ipynb" or getattr(item, "originalname", "") == "test_notebook_rehearsal"
+        if not runs_a_notebook:
+            return (1, 0)  # the other tests keep their order
+        heavy = [rank for rank, chapter in enumerate(HEAVIEST_CHAPTERS) if chapter in item.nodeid]
+        offline_first = 0 if item.path.suffix == ".ipynb" else 1  # the offline notebook runs longest
+        return (0, heavy[0] if heavy else len(HEAVIEST_CHAPTERS), offline_first)
+
+    items.sort(key=order)

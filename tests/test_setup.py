@@ -282,11 +282,32 @@ def test_run_refuses_arguments_it_does_not_know(book, capsys):
     assert "unrecognized arguments: --co" in capsys.readouterr().err
 
 
-def test_the_default_test_command_runs_the_unit_tests_and_every_notebook(book):
+def test_the_default_test_command_runs_the_unit_tests_and_every_notebook(book, monkeypatch):
+    monkeypatch.setattr(book, "test_workers", lambda: 1)
     command = book.pytest_command(["--co"])
     notebooks = [str(path.relative_to(ROOT)) for path in all_notebooks()]
     assert command[1:] == ["-m", "pytest", "tests", *notebooks, "--nbmake", "--co"]
     assert len(notebooks) >= len(CHAPTERS)
+
+
+def test_the_whole_suite_runs_in_the_processes_the_machine_has_room_for(book, monkeypatch):
+    monkeypatch.setattr(book, "test_workers", lambda: 2)
+    assert book.pytest_command([])[-7:] == ["--nbmake", "-n", "2", "--dist", "load", "--maxschedchunk", "1"]
+    # the user's own worker count wins; named paths run in one process
+    assert "--dist" not in book.pytest_command(["-n", "3"]) and book.pytest_command(["-n", "3"])[-2:] == ["-n", "3"]
+    assert "--dist" not in book.pytest_command(["--numprocesses=4"])
+    assert "-n" not in book.pytest_command(["tests/test_profiles.py"])
+
+
+@pytest.mark.parametrize(("cpus", "memory_gib", "workers"), [
+    (2, 23.0, 2),   # this kind of machine: two cores, plenty of memory
+    (16, 64.0, 2),  # more cores do not mean more processes: two notebooks already fill two cores
+    (2, 7.0, 1),    # a small CI runner: two notebooks at once could run out of memory
+    (1, 32.0, 1),
+    (4, 0, 1),      # memory unknown (Windows): one process
+])
+def test_test_workers_follow_cores_and_memory(book, cpus, memory_gib, workers):
+    assert book.test_workers(cpus, memory_gib) == workers
 
 
 @pytest.mark.parametrize("argv", [["tests/test_profiles.py"], ["tests/test_profiles.py::test_unknown_profile", "-x"],

@@ -59,9 +59,15 @@ def cached_build(name: str, version: int, build: Callable[[Path], None], reads: 
         seed_everything(0)
         build(staging)
         (staging / COMPLETE_MARKER).write_text("ok\n")
-        if target.exists():
+        if (target / COMPLETE_MARKER).exists():  # another process (a second test worker) finished first
+            return target
+        if target.exists():  # a leftover without its marker
             shutil.rmtree(target)
-        staging.rename(target)
+        try:
+            staging.rename(target)
+        except OSError:  # renamed by another process in the meantime
+            if not (target / COMPLETE_MARKER).exists():
+                raise
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
