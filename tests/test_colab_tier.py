@@ -314,3 +314,24 @@ def test_secrets_are_in_a_private_file_that_is_removed():
     finally:
         path.unlink(missing_ok=True)
     assert cli.write_secrets([]) is None
+
+
+def test_cold_llama_gives_the_llama_step_an_empty_wheel_cache(tmp_path, monkeypatch):
+    # --cold-llama times the set-up as on a fresh runtime: the set-up cell's llama step (tools/llama_build.py)
+    # reads its wheel cache from the variable the tier sets, so no wheel built earlier is reused.
+    from tools import llama_build
+
+    assert cli.parse_args(["--cold-llama"]).cold_llama and not cli.parse_args([]).cold_llama
+    monkeypatch.delenv(llama_build.WHEEL_CACHE_VAR, raising=False)
+    assert llama_build.default_cache().name == "wheels"
+    monkeypatch.setenv(llama_build.WHEEL_CACHE_VAR, str(tmp_path / "wheels-cold"))
+    assert llama_build.default_cache() == tmp_path / "wheels-cold"
+
+
+def test_the_report_says_whether_the_llama_step_was_cold():
+    from tools.colab_tier.drive import ChapterResult
+
+    cold = report.details([ChapterResult(notebook="chapter07/x.ipynb", llama_cold=True)])
+    warm = report.details([ChapterResult(notebook="chapter07/x.ipynb", llama_wheel_reused=True)])
+    assert "cold (--cold-llama" in cold and "reused the wheel" not in cold
+    assert "reused the wheel" in warm and "cold (" not in warm

@@ -251,8 +251,13 @@ def wheel_folder(version: str, args: list[str], compiler: str, cache: Path) -> P
     return cache / f"{PACKAGE}-{version}-{key}"
 
 
+# Where built wheels are kept, if not in the cache's wheels/ folder: the Colab tier points it at an
+# empty folder to time a cold set-up (``python -m tools.colab_tier --cold-llama``).
+WHEEL_CACHE_VAR = "LLMBOOK_WHEEL_CACHE"
+
+
 def default_cache() -> Path:
-    return cache_dir() / "wheels"
+    return Path(os.environ[WHEEL_CACHE_VAR]) if os.environ.get(WHEEL_CACHE_VAR) else cache_dir() / "wheels"
 
 
 def say(message: str) -> None:

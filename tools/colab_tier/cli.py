@@ -51,6 +51,8 @@ def parse_args(argv: list[str] | None):
     parser.add_argument("--base-only", action="store_true", help="build (or check) the base environment and stop")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell (default 1800)")
     parser.add_argument("--python", help="the Python 3.13 to build the base environment with")
+    parser.add_argument("--cold-llama", action="store_true",
+                        help="give each chapter's llama-cpp-python step an empty wheel cache, as on a fresh runtime")
     parser.add_argument("--no-base-check", action="store_true",
                         help="skip the check that a chapter's installs left the base environment untouched")
     return parser.parse_args(argv)
@@ -96,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
             chapter_work.mkdir(parents=True, exist_ok=True)
             chapter_started = time.monotonic()
             result = run_chapter(notebook, base, chapter_work, clone, args.timeout, secrets_file,
-                                 check_base=not args.no_base_check)
+                                 check_base=not args.no_base_check, cold_llama=args.cold_llama)
             results.append(result)
             seconds = time.monotonic() - chapter_started
             say(f"{result.notebook}: {'pass' if result.passed else 'FAIL'} in {seconds:.0f} s"

@@ -33,6 +33,7 @@ from tools.colab_tier.freeze import (
     restart_triggers,
 )
 from tools.hermetic import OFFLINE_ENV, SECRET_NAME
+from tools.llama_build import WHEEL_CACHE_VAR
 
 # The set-up cell, as the notebook standard writes it (tools/notebooks.py): the first cell after the title.
 SETUP_INDEX = 1
@@ -54,6 +55,7 @@ class ChapterResult:
     offline_extras: list[tuple[str, str]] = field(default_factory=list)  # (name, version) the tier added after set-up
     setup_output_tail: str = ""
     llama_wheel_reused: bool = False
+    llama_cold: bool = False  # run with an empty wheel cache (--cold-llama)
 
 
 # --------------------------------------------------------------------------- the kernel
@@ -91,7 +93,7 @@ def kernel_environment(env: Path, secrets_file: Path | None) -> dict[str, str]:
 # --------------------------------------------------------------------------- one chapter (this repository's Python)
 
 def run_chapter(notebook: Path, base: Path, work: Path, clone: Path, timeout: int,
-                secrets_file: Path | None, check_base: bool) -> ChapterResult:
+                secrets_file: Path | None, check_base: bool, cold_llama: bool = False) -> ChapterResult:
     relative = notebook.relative_to(ROOT).as_posix()
     result = ChapterResult(notebook=relative)
     env = fresh_copy(base, work / "env")
@@ -109,6 +111,9 @@ def run_chapter(notebook: Path, base: Path, work: Path, clone: Path, timeout: in
                "--workdir", clone.parent, "--env", env, "--extras", *offline_extras()]
     driver_env = kernel_environment(env, secrets_file)
     driver_env["JUPYTER_PATH"] = str(spec_dir)
+    if cold_llama:  # no wheel built earlier: the llama step downloads or builds as on a fresh runtime
+        driver_env[WHEEL_CACHE_VAR] = str(work / "wheels-cold")
+        result.llama_cold = True
     driver_env["PATH"] = os.pathsep.join([str(env / "bin"), os.environ.get("PATH", "/usr/bin:/bin")])
     say(f"{relative}: kernel in {env}")
     process = run_logged(command, quiet=True, cwd=work, env=driver_env)
