@@ -22,6 +22,15 @@ from tools import hermetic  # noqa: E402
 from tools.run_notebooks import OUTPUT, keep_executed  # noqa: E402
 
 CREDENTIALS_REMOVED = hermetic.seal(os.environ)
+
+# Several pytest-xdist workers on one machine (book.py test): torch, numba and OpenMP would each start a
+# thread per core in every worker and in every notebook kernel it starts, and two workers' notebooks then
+# fight over the cores with spinning threads (chapter 3's generation without KV cache went from under a
+# minute to over ten). Each worker gets its share of the cores instead; a value the caller set wins.
+if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+    _threads = str(max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
+    for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        os.environ.setdefault(_name, _threads)
 hermetic.guard_this_process()
 
 # Every attempt beyond loopback in this process, refused by the guard, is listed at the end of the run.
