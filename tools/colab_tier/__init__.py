@@ -1,7 +1,7 @@
 """The Colab tier: run every chapter's own set-up cell the way Colab would, then the notebook offline.
 
     python -m tools.colab_tier [--chapters 1 2 ...] [--write-results] [--keep] [--secret NAME=VALUE]
-                               [--rebuild-base] [--timeout SECONDS] [--python PATH]
+                               [--rebuild-base] [--timeout SECONDS] [--python PATH] [--cold-llama]
 
 What it reproduces (Colab GPU runtime, snapshot ``tools/colab/pip-freeze.gpu.txt`` of
 googlecolab/backend-info):
@@ -25,7 +25,8 @@ tests/hermetic (only loopback) is switched on and the rest of the notebook runs 
 profile. Recorded: set-up time, packages upgraded/downgraded/added over Colab's set, pip's conflict
 warnings, whether Colab would ask for a restart (a package the cell changed has a module that was
 already imported when the cell started: the check of colabtools' ``google/colab/_pip.py``), whether
-the set-up cell raised, pass/fail with the first error, notebook time.
+the set-up cell raised, pass/fail with the first error, notebook time. ``--cold-llama`` gives the
+llama-cpp-python step an empty wheel cache, so its download or build counts as on a fresh runtime.
 
 The parts: freeze.py reads what pip says (freezes, versions, conflicts, the restart criterion);
 environment.py builds the base environment, each chapter's copy and the clone target; drive.py runs
