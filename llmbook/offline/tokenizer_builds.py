@@ -101,11 +101,18 @@ def train_sentencepiece(lines: list[str], model_type: str, vocab_size: int = STA
 
     import sentencepiece as spm
 
+    required = ASCII_ALPHABET
+    if tuple(int(part) for part in spm.__version__.split(".")[:3]) < (0, 2, 3):
+        # SentencePiece 0.2.2 (Colab's) aborts the whole process ("Check failed: freq > 0") on a required
+        # character the data lacks (\ ^ _ { | } ~ here); 0.2.3, our pin, adds them. Under 0.2.2 only the
+        # characters the data has are required, so the stand-in lacks those few.
+        present = set("".join(lines))
+        required = [character for character in ASCII_ALPHABET if character in present]
     model = io.BytesIO()
     spm.SentencePieceTrainer.train(
         sentence_iterator=iter(lines), model_writer=model, model_type=model_type, vocab_size=vocab_size,
         num_threads=1, input_sentence_size=0, shuffle_input_sentence=False, minloglevel=2,
-        required_chars="".join(ASCII_ALPHABET), **options)
+        required_chars="".join(required), **options)
     return spm.SentencePieceProcessor(model_proto=model.getvalue())
 
 
