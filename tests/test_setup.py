@@ -372,3 +372,25 @@ def test_a_package_pinned_in_two_files_is_an_error(pin_files):
         file.write("gensim==4.4.0\n")
     with pytest.raises(PinError, match="gensim is pinned in two requirement files"):
         requirement_pins(pin_files)
+
+
+SHARE = str(max(1, (os.cpu_count() or 1) // 2))
+
+
+@pytest.mark.parametrize(("workers", "preset", "expected"), [
+    ("2", None, [SHARE, SHARE]),    # two workers: each gets half the cores
+    ("1", None, ["None", "None"]),  # one process: the libraries decide, as without xdist
+    ("2", "3", ["3", SHARE]),       # a value the caller set wins
+])
+def test_each_xdist_worker_gets_its_share_of_the_cores(workers, preset, expected):
+    # Two workers' notebooks at a thread per core each ran chapter 3 over ten times slower; the top-level
+    # conftest gives a worker (and the kernels it starts) cores / workers threads.
+    code = ("import os, sys; sys.path.insert(0, '.'); import conftest; "
+            "print(os.environ.get('OMP_NUM_THREADS'), os.environ.get('NUMBA_NUM_THREADS'))")
+    env = {key: value for key, value in os.environ.items() if not key.endswith("_NUM_THREADS")}
+    env["PYTEST_XDIST_WORKER_COUNT"] = workers
+    if preset:
+        env["OMP_NUM_THREADS"] = preset
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                         check=True, timeout=120).stdout.split()
+    assert out == expected
