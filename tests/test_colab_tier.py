@@ -331,7 +331,20 @@ def test_cold_llama_gives_the_llama_step_an_empty_wheel_cache(tmp_path, monkeypa
 def test_the_report_says_whether_the_llama_step_was_cold():
     from tools.colab_tier.drive import ChapterResult
 
-    cold = report.details([ChapterResult(notebook="chapter07/x.ipynb", llama_cold=True)])
-    warm = report.details([ChapterResult(notebook="chapter07/x.ipynb", llama_wheel_reused=True)])
+    cold = report.details([ChapterResult(notebook="chapter07/x.ipynb", llama_cold=True, llama_step=True)])
+    warm = report.details([ChapterResult(notebook="chapter07/x.ipynb", llama_wheel_reused=True, llama_step=True)])
+    no_step = report.details([ChapterResult(notebook="chapter01/x.ipynb", llama_cold=True)])
     assert "cold (--cold-llama" in cold and "reused the wheel" not in cold
     assert "reused the wheel" in warm and "cold (" not in warm
+    assert "llama-cpp-python" not in no_step  # a chapter without a llama step says nothing about it
+
+
+def test_the_llama_steps_times_are_read_from_the_set_up_output():
+    from tools.colab_tier.drive import LLAMA_STEP_TIME, ChapterResult
+
+    output = ("[llama_build] 步驟 b 用了 0.6 秒 / step b took 0.6 s\n"
+              "[llama_build] 步驟 CPU 用了 255.6 秒 / step CPU took 255.6 s\n")
+    timings = LLAMA_STEP_TIME.findall(output)
+    assert timings == ["step b took 0.6 s", "step CPU took 255.6 s"]
+    assert "step b took 0.6 s; step CPU took 255.6 s" in report.details(
+        [ChapterResult(notebook="chapter05/x.ipynb", llama_step=True, llama_timings=timings)])

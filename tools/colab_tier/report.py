@@ -76,9 +76,11 @@ def details(results: list[ChapterResult]) -> str:
             parts.append("- removed: " + ", ".join(pin(n, v) for n, v in r.diff.removed))
         for line in r.conflicts:
             parts.append(f"- conflict: {line}")
-        if r.llama_cold and not r.llama_wheel_reused:
+        if r.llama_cold and r.llama_step and not r.llama_wheel_reused:
             parts.append("- llama-cpp-python: cold (--cold-llama: an empty wheel cache, as on a fresh runtime); "
                          "its download or build is part of this set-up time")
+        if r.llama_timings:
+            parts.append("- llama-cpp-python steps (tools/llama_build.py): " + "; ".join(r.llama_timings))
         if r.llama_wheel_reused:
             parts.append("- llama-cpp-python: the set-up step reused the wheel cached in ~/.cache/llmbook/wheels "
                          "(tagged py3-none, so a build made for another Python serves too); its build is not in this "
