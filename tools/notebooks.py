@@ -40,12 +40,17 @@ COLAB_PACKAGES = {
 COLAB_UPGRADES: dict[str, str] = {}
 # Everything else Colab has is held at Colab's own version (a pip constraints file the set-up cell writes
 # from the runtime itself), so pip never replaces a module Colab has already imported and Colab asks for
-# no restart. These few are let go because a package we install needs a newer one; none of them is
+# no restart. These few are let go, only in the chapter whose package needs a newer one; none of them is
 # imported when the runtime starts (tools/colab_tier checks that: "restart needed" is "no").
 COLAB_RELEASED = {
-    "dask": "datamapplot 0.7.3 (chapter 5) needs dask>=2026.1.2; Colab has 2026.1.1",
-    "requests": "langchain-community 0.4.2 (chapter 7) needs requests>=2.32.5; Colab has 2.32.4",
+    "dask": ("chapter05", "datamapplot 0.7.3 needs dask>=2026.1.2; Colab has 2026.1.1"),
+    "requests": ("chapter07", "langchain-community 0.4.2 needs requests>=2.32.5; Colab has 2.32.4"),
 }
+
+
+def colab_released(chapter: str) -> list[str]:
+    """The packages of ``COLAB_RELEASED`` that ``chapter``'s set-up cell lets pip upgrade."""
+    return sorted(name for name, (needed_in, _) in COLAB_RELEASED.items() if needed_in == chapter)
 # Installed only when the reader has an OPENAI_API_KEY in Colab's Secrets (the only time it is used):
 # langchain-openai 1.7.4 needs langchain-core>=1.7.5, and every such langchain-core needs
 # certifi>=2026.10.19, newer than Colab's; certifi is loaded when the runtime starts, so Colab then
@@ -133,7 +138,10 @@ def setup_cell(notebook: Path) -> str:
     specs = " ".join(f'"{spec}"' for spec in colab_install_specs(packages))
     with_key = COLAB_WITH_OPENAI_KEY.get(chapter_dir, ())
     key_specs = " ".join(f'"{spec}"' for spec in colab_install_specs(with_key, keep_preinstalled=False))
-    released = " ".join(f"--exclude {name}" for name in sorted(COLAB_RELEASED))
+    released = colab_released(chapter_dir)
+    excluded = "".join(f" --exclude {name}" for name in released)
+    restart = (f"所以不需要重新啟動（例外只有 {'、'.join(released)}：本章的套件需要較新的版本，而它在啟動時還沒載入）。"
+               if released else "所以不需要重新啟動。")
     lines = [
         "# 補充：只在 Colab 上安裝套件、下載本書的輔助程式碼；在自己的電腦上這一格什麼都不做。",
         "# 執行一次就好：之後即使重新啟動工作階段（restart session），輔助程式碼仍然匯入得到（見最後的 .pth 檔）。",
@@ -153,8 +161,8 @@ def setup_cell(notebook: Path) -> str:
     if specs:
         lines += [
             "    # 只加裝 Colab 缺少的套件：Colab 已裝的版本寫進 pip 的限制條件檔，pip 就不會換掉已載入的套件，",
-            f"    # 所以不需要重新啟動（例外只有 {', '.join(sorted(COLAB_RELEASED))}：新套件需要較新的版本，而它們在啟動時還沒載入）。",
-            f"    !{{sys.executable}} -m pip list --format=freeze {released} > /tmp/colab-constraints.txt",
+            f"    # {restart}",
+            f"    !{{sys.executable}} -m pip list --format=freeze{excluded} > /tmp/colab-constraints.txt",
             # Not --quiet: Colab offers "restart session" only when it sees pip's "Successfully installed"
             # line name a package that is already imported; none is expected, and the tier checks that.
             f"    %pip install -c /tmp/colab-constraints.txt {specs}",
