@@ -302,10 +302,8 @@ def test_colab_set_up_installs_every_package_the_chapter_imports(chapter):
     # or in the chapter's COLAB_PACKAGES (COLAB_WITH_OPENAI_KEY when only the OpenAI path uses it).
     from importlib.metadata import packages_distributions
 
+    from llmbook.pins import normalise
     from tools.notebooks import COLAB_PACKAGES, COLAB_WITH_OPENAI_KEY, colab_preinstalled
-
-    def normalise(name: str) -> str:
-        return name.lower().replace("_", "-").replace(".", "-")
 
     folder = ROOT / chapter
     modules = set()

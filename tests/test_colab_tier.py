@@ -331,8 +331,9 @@ def test_cold_llama_gives_the_llama_step_an_empty_wheel_cache(tmp_path, monkeypa
 def test_the_report_says_whether_the_llama_step_was_cold():
     from tools.colab_tier.drive import ChapterResult
 
-    cold = report.details([ChapterResult(notebook="chapter07/x.ipynb", llama_cold=True, llama_step=True)])
-    warm = report.details([ChapterResult(notebook="chapter07/x.ipynb", llama_wheel_reused=True, llama_step=True)])
+    step = ["step CPU took 255.6 s"]
+    cold = report.details([ChapterResult(notebook="chapter07/x.ipynb", llama_cold=True, llama_timings=step)])
+    warm = report.details([ChapterResult(notebook="chapter07/x.ipynb", llama_wheel_reused=True, llama_timings=step)])
     no_step = report.details([ChapterResult(notebook="chapter01/x.ipynb", llama_cold=True)])
     assert "cold (--cold-llama" in cold and "reused the wheel" not in cold
     assert "reused the wheel" in warm and "cold (" not in warm
@@ -347,4 +348,4 @@ def test_the_llama_steps_times_are_read_from_the_set_up_output():
     timings = LLAMA_STEP_TIME.findall(output)
     assert timings == ["step b took 0.6 s", "step CPU took 255.6 s"]
     assert "step b took 0.6 s; step CPU took 255.6 s" in report.details(
-        [ChapterResult(notebook="chapter05/x.ipynb", llama_step=True, llama_timings=timings)])
+        [ChapterResult(notebook="chapter05/x.ipynb", llama_timings=timings)])

@@ -51,6 +51,8 @@ COLAB_RELEASED = {
 def colab_released(chapter: str) -> list[str]:
     """The packages of ``COLAB_RELEASED`` that ``chapter``'s set-up cell lets pip upgrade."""
     return sorted(name for name, (needed_in, _) in COLAB_RELEASED.items() if needed_in == chapter)
+
+
 # Installed only when the reader has an OPENAI_API_KEY in Colab's Secrets (the only time it is used):
 # langchain-openai 1.7.4 needs langchain-core>=1.7.5, and every such langchain-core needs
 # certifi>=2026.10.19, newer than Colab's; certifi is loaded when the runtime starts, so Colab then

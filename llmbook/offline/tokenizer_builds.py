@@ -100,9 +100,10 @@ def train_sentencepiece(lines: list[str], model_type: str, vocab_size: int = STA
     import io
 
     import sentencepiece as spm
+    from packaging.version import Version
 
     required = ASCII_ALPHABET
-    if tuple(int(part) for part in spm.__version__.split(".")[:3]) < (0, 2, 3):
+    if Version(spm.__version__) < Version("0.2.3"):
         # SentencePiece 0.2.2 (Colab's) aborts the whole process ("Check failed: freq > 0") on a required
         # character the data lacks (\ ^ _ { | } ~ here); 0.2.3, our pin, adds them. Under 0.2.2 only the
         # characters the data has are required, so the stand-in lacks those few.

@@ -57,8 +57,7 @@ class ChapterResult:
     setup_output_tail: str = ""
     llama_wheel_reused: bool = False
     llama_cold: bool = False  # run with an empty wheel cache (--cold-llama)
-    llama_step: bool = False  # the set-up cell ran tools/llama_build.py (chapters 5 and 7)
-    llama_timings: list[str] = field(default_factory=list)  # its "step b took 0.6 s" lines
+    llama_timings: list[str] = field(default_factory=list)  # tools/llama_build.py's "step b took 0.6 s" lines
 
 
 # tools/llama_build.py says how long each step took ("... / step b took 0.6 s").
@@ -135,7 +134,6 @@ def run_chapter(notebook: Path, base: Path, work: Path, clone: Path, timeout: in
     result.notebook_seconds = data["notebook_seconds"]
     result.setup_output_tail = data["setup_output"][-4000:]
     result.llama_wheel_reused = "[llama_build] reusing" in data["setup_output"]
-    result.llama_step = "[llama_build]" in data["setup_output"]
     result.llama_timings = LLAMA_STEP_TIME.findall(data["setup_output"])
     after_setup = parse_freeze(data["freeze_after_setup"]) if data["freeze_after_setup"] else freeze(env)
     result.diff = diff_freeze(before, after_setup)

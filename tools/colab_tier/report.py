@@ -76,7 +76,7 @@ def details(results: list[ChapterResult]) -> str:
             parts.append("- removed: " + ", ".join(pin(n, v) for n, v in r.diff.removed))
         for line in r.conflicts:
             parts.append(f"- conflict: {line}")
-        if r.llama_cold and r.llama_step and not r.llama_wheel_reused:
+        if r.llama_cold and r.llama_timings and not r.llama_wheel_reused:  # the set-up cell ran a llama step
             parts.append("- llama-cpp-python: cold (--cold-llama: an empty wheel cache, as on a fresh runtime); "
                          "its download or build is part of this set-up time")
         if r.llama_timings:

@@ -51,10 +51,6 @@ class NotebookRun:
     hub: list[Request] = field(default_factory=list)
     web: list[Request] = field(default_factory=list)
     openai_calls: int = 0
-    cell_seconds: dict[str, float] = field(default_factory=dict)
-
-    def slowest_cells(self, n: int = 3) -> list[tuple[str, float]]:
-        return sorted(self.cell_seconds.items(), key=lambda item: -item[1])[:n]
 
     def violations(self) -> list[Request]:
         return [r for r in self.hub + self.web if r.note.startswith("outside the contract")]
@@ -211,10 +207,8 @@ class Rehearsal:
                 for index, cell in enumerate(nb.cells):
                     if cell.cell_type != "code":
                         continue
-                    cell_started = time.monotonic()
                     try:
                         client.execute_cell(cell, index)
-                        result.cell_seconds[cell.get("id", str(index))] = time.monotonic() - cell_started
                     except CellExecutionError as error:
                         failure = (f"{relative} {cell.get('id', index)} ({mode} rehearsal): "
                                    f"{error.ename}: {error.evalue}\n{error}")

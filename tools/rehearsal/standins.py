@@ -110,7 +110,7 @@ def write_answering_phi3(folder: Path) -> None:
         raise ValueError(f"the answer's tokens must be distinct and fit the state axes: {answer}")
     plain = torch.ones(config.vocab_size, dtype=torch.bool)  # tokens that carry content and scores
     plain[answer + digits + tokenizer.all_special_ids] = False
-    plain[len(tokenizer.get_vocab()) - 64:] = False  # Phi-3's added tokens (<|user|>, <|end|> ...)
+    plain[tokenizer.convert_tokens_to_ids("<|endoftext|>"):] = False  # Phi-3's added tokens (<|user|>, <|end|> ...)
     end = tokenizer.convert_tokens_to_ids("<|end|>")
     with torch.no_grad():
         embedding, output = model.model.embed_tokens.weight, model.lm_head.weight
