@@ -27,6 +27,7 @@ import argparse  # noqa: E402  (after the version check, which must run first)
 import hashlib  # noqa: E402
 import os  # noqa: E402
 import subprocess  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 import venv  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -34,8 +35,9 @@ from pathlib import Path  # noqa: E402
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
-from llmbook.profiles import ProfileError, get_profile  # noqa: E402  (standard library only)
+from llmbook.profiles import ProfileError, cache_dir, get_profile  # noqa: E402  (standard library only)
 from tools import console, hermetic, llama_build  # noqa: E402  (standard library only)
+from tools.disk_space import GIB, NEEDS_GIB, DiskSpaceError, check_free_space, tree_size  # noqa: E402
 from tools.hermetic import OFFLINE_ENV  # noqa: E402  (standard library only)
 from tools.run_notebooks import LLAMA_CHAPTERS, all_notebooks, chapter_notebooks  # noqa: E402  (standard library only)
 
@@ -142,6 +144,20 @@ def ensure_environment() -> None:
     say(f"installed in {time.monotonic() - started:.0f} s")
 
 
+def disk_needs(offline_assets: bool, tests: bool) -> dict[Path, int]:
+    """Bytes each folder may still take in this command: the virtual environment unless it is installed,
+    the offline-asset cache less what it already holds, the tests' temporary folder."""
+    needs = {}
+    if not (STAMP.exists() and STAMP.read_text() == install_fingerprint()):
+        needs[VENV] = int(NEEDS_GIB["venv"] * GIB)
+    if offline_assets:
+        held = tree_size(cache_dir(), skip=("colab-tier",))
+        needs[cache_dir()] = max(0, int(NEEDS_GIB["cache"] * GIB) - held)
+    if tests:
+        needs[Path(tempfile.gettempdir())] = int(NEEDS_GIB["tmp"] * GIB)
+    return needs
+
+
 def ensure_llama_cpp() -> str | None:
     """Install llama-cpp-python in a step of its own; None when it is there, else why it is not."""
     fingerprint = install_fingerprint() + " ".join(llama_build.cmake_args())
@@ -175,6 +191,7 @@ def command_run(chapters: list[str]) -> int:
     notebooks = chapter_notebooks(chapters)  # an unknown chapter stops here, before the long set-up
     profile = resolve_profile()
     say(f"設定檔 / profile: {profile}")
+    check_free_space(disk_needs(offline_assets=profile == "offline", tests=False), "book.py run")
     ensure_environment()
     llama_missing = ensure_llama_cpp()
     if profile == "offline":
@@ -252,6 +269,7 @@ def run_pytest(pytest_args: list[str]) -> int:
 
 def command_test(pytest_args: list[str]) -> int:
     """``book.py test``: set up, then each step in turn; the run fails when any step fails."""
+    check_free_space(disk_needs(offline_assets=True, tests=True), "book.py test")
     ensure_environment()
     llama_missing = ensure_llama_cpp()
     prepare_offline_assets()
@@ -302,7 +320,7 @@ def main() -> int:
         if args.colab:
             return command_colab_tier(pytest_args)
         return command_test(pytest_args)
-    except SetupError as error:
+    except (SetupError, DiskSpaceError) as error:
         say(str(error))
         return 1
 

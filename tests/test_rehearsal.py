@@ -23,7 +23,9 @@ CONTRACT = Contract.load()  # also says what each table name is asked for as (se
 RUNS += [(notebook, "openai") for notebook in NOTEBOOKS if notebook.split("/")[0] in OPENAI_CHAPTERS]
 
 
-@pytest.fixture(scope="module")
+# One per test process: under xdist a worker leaves this module between notebooks, and a module-scoped
+# fixture would set the services up again each time it came back.
+@pytest.fixture(scope="session")
 def rehearsal(tmp_path_factory):
     with Rehearsal(tmp_path_factory.mktemp("rehearsal")) as running:
         yield running

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from llmbook.models import build_offline
-from llmbook.offline import installed_version, planned_keys
+from llmbook.offline import installed_version, planned_keys, prune_stale_builds
 from llmbook.offline.sources import llama_cpp_version
 from llmbook.profiles import cache_dir
 from llmbook.substitutions import SUBSTITUTIONS
@@ -103,6 +103,10 @@ def main() -> None:
         return
     print(f"llama.cpp vocabularies: {fetch_llama_cpp_vocab()}", flush=True)
     if args.action == "build":
+        removed = prune_stale_builds()
+        if removed:
+            print(f"removed {len(removed)} builds replaced by newer ones and unused for a day "
+                  f"({sum(removed.values()) / 2**20:,.0f} MiB) from {cache_dir()}", flush=True)
         build_all()
 
 

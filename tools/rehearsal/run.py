@@ -14,6 +14,7 @@ device), and ``openai`` (the ``cpu`` profile with an OpenAI key, for the chapter
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -153,6 +154,8 @@ class Rehearsal:
             self.web.__exit__(*exc)
         if self.hub:
             self.hub.__exit__(*exc)
+        # The reshaped stand-ins (about 0.7 GB) are rebuilt by the next rehearsal; the logs stay.
+        shutil.rmtree(self.workdir / "served", ignore_errors=True)
 
     def openai_server(self) -> OpenAIServer:
         if self._openai is None:
