@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -64,7 +65,14 @@ def main() -> int:
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
         started = time.monotonic()
-        code = subprocess.run(["bash", ".ci/run"], cwd=places["clone (.venv included)"], env=env).returncode
+        summary = ""
+        with subprocess.Popen(["bash", ".ci/run"], cwd=places["clone (.venv included)"], env=env, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as run:
+            for line in run.stdout:
+                print(line, end="", flush=True)
+                if re.match(r"^=+ .*\b(passed|failed)\b.* in [\d.]+s", line):
+                    summary = line.strip("= \n")
+        code = run.returncode
         seconds = time.monotonic() - started
         done.set()
         sampler.join()
@@ -77,7 +85,7 @@ def main() -> int:
         f"Measured with `python3 benchmarks/disk_usage.py` at {commit}, {time.strftime('%Y-%m-%d')}, "
         f"{platform.system()} {platform.machine()}, Python {platform.python_version()}, "
         f"{os.cpu_count()} cores: an empty clone, cache and temporary folder, sampled every 2 s; "
-        f"exit code {code}, {seconds / 60:.0f} min.",
+        f"exit code {code}, {seconds / 60:.0f} min; pytest: {summary or 'no summary line'}.",
         "",
         "| where | peak | left at the end |",
         "|---|---|---|",
@@ -85,7 +93,8 @@ def main() -> int:
         f"| **all three together** | **{peak_total / GIB:.1f} GiB** | "
         f"**{sum(left.values()) / GIB:.1f} GiB** |",
         "",
-        f"The virtual environment alone: {venv / GIB:.1f} GiB.",
+        f"The virtual environment alone: {venv / GIB:.1f} GiB. Not counted: pip's own cache in the home folder, and "
+        "the temporary files of a llama-cpp-python build (the wheel came from this machine's cache).",
         "",
     ])
     print(report)
