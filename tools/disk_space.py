@@ -59,12 +59,12 @@ def check_free_space(needs: dict[Path, int], what: str) -> None:
         if free < need:
             names = "、".join(str(folder) for folder in folders)
             problems.append(f"{names} 所在的磁碟只剩 {free / GIB:.1f} GiB，需要約 {need / GIB:.1f} GiB"
-                            f" / {free / GIB:.1f} GiB free where {len(folders)} of them live, {need / GIB:.1f} GiB needed")
+                            f" / {free / GIB:.1f} GiB free there, {need / GIB:.1f} GiB needed")
     if problems:
         raise DiskSpaceError(
             f"磁碟空間不足，{what} 沒有開始 / not enough disk space, {what} did not start:\n  "
             + "\n  ".join(problems)
-            + f"\n所需空間是實測高峰（{RESULTS}）。請清出空間，或用環境變數 LLMBOOK_VENV、LLMBOOK_CACHE、TMPDIR"
+            + f"\n所需空間是實測高峰（{RESULTS}）。請清出空間，或用環境變數 LLMBOOK_VENV、LLMBOOK_CACHE、TMPDIR "
               "把虛擬環境、離線資源快取或暫存檔放到空間較大的磁碟。"
               " / The figures are measured peaks; free some space, or point LLMBOOK_VENV, LLMBOOK_CACHE"
               " or TMPDIR at a larger disk."
