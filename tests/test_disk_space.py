@@ -55,10 +55,13 @@ def test_tree_size_counts_blocks_on_disk_and_skips_what_it_is_told(tmp_path):
 
 
 def measured_peaks() -> dict[str, float]:
+    """The highest peak of each part over every run the results file records."""
     text = (ROOT / disk_space.RESULTS).read_text(encoding="utf-8")
-    rows = dict(re.findall(r"^\| ([^|*]+?) \| ([\d.]+) GiB \|", text, re.M))
-    return {"venv": float(re.search(r"virtual environment alone: ([\d.]+) GiB", text)[1]),
-            "cache": float(rows["offline-asset cache"]), "tmp": float(rows["temporary folder"])}
+    peaks: dict[str, float] = {}
+    for name, gib in re.findall(r"^\| ([^|*]+?) \| ([\d.]+) GiB \|", text, re.M):
+        peaks[name] = max(peaks.get(name, 0.0), float(gib))
+    return {"venv": max(map(float, re.findall(r"virtual environment alone: ([\d.]+) GiB", text))),
+            "cache": peaks["offline-asset cache"], "tmp": peaks["temporary folder"]}
 
 
 def test_the_figures_cover_the_measured_peaks():
