@@ -151,8 +151,8 @@ def disk_needs(offline_assets: bool, tests: bool) -> dict[Path, int]:
     if not (STAMP.exists() and STAMP.read_text() == install_fingerprint()):
         needs[VENV] = int(NEEDS_GIB["venv"] * GIB)
     if offline_assets:
-        held = tree_size(cache_dir(), skip=("colab-tier",))
-        needs[cache_dir()] = max(0, int(NEEDS_GIB["cache"] * GIB) - held)
+        cache = cache_dir()
+        needs[cache] = max(0, int(NEEDS_GIB["cache"] * GIB) - tree_size(cache, skip=("colab-tier",)))
     if tests:
         needs[Path(tempfile.gettempdir())] = int(NEEDS_GIB["tmp"] * GIB)
     return needs

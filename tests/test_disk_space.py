@@ -94,6 +94,19 @@ def test_book_test_stops_before_any_install_when_the_disk_is_full(book, monkeypa
     assert f"需要約 {total:.1f} GiB" in out and str(tmp_path / "venv") in out
 
 
+def test_book_run_checks_the_venv_and_under_cpu_no_cache_or_test_room(book, monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(book, "VENV", tmp_path / "venv")
+    monkeypatch.setattr(book, "STAMP", tmp_path / "venv" / ".llmbook-installed")
+    monkeypatch.setenv("LLMBOOK_PROFILE", "cpu")
+    monkeypatch.setattr(book, "resolve_profile", lambda: "cpu")  # the Hub probe is not what this tests
+    free_space(monkeypatch, 1.0)
+    monkeypatch.setattr(book, "ensure_environment", lambda: pytest.fail("set-up started on a full disk"))
+    monkeypatch.setattr(sys, "argv", ["book.py", "run", "chapter01"])
+    assert book.main() == 1
+    out = capsys.readouterr().out
+    assert "book.py run 沒有開始" in out and f"需要約 {NEEDS_GIB['venv']:.1f} GiB" in out  # the venv alone
+
+
 def test_an_installed_venv_and_a_full_cache_need_only_the_tests_room(book, monkeypatch, tmp_path):
     monkeypatch.setattr(book, "install_fingerprint", lambda: "same")
     monkeypatch.setattr(book, "STAMP", tmp_path / ".llmbook-installed")

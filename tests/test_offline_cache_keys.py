@@ -14,7 +14,8 @@ import pytest
 
 from llmbook import offline
 from llmbook.offline import asset_key, installed_version, planned_keys
-from tools.offline_assets import build_all
+from tools.disk_space import tree_size
+from tools.offline_assets import STALE_AFTER_S, build_all, prune_stale_builds
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -96,13 +97,13 @@ def test_a_build_another_process_finished_first_is_kept(tmp_path, monkeypatch):
 
 
 def test_pruning_removes_replaced_builds_unused_for_a_day_and_nothing_else(tmp_path):
-    day, now = offline.STALE_AFTER_S, 10_000_000.0
+    day, now = STALE_AFTER_S, 10_000_000.0
 
-    def build(name: str, used_ago: float, complete: bool = True) -> Path:
+    def build(name: str, used_ago: float, complete: bool = True, marked: bool = True) -> Path:
         folder = tmp_path / name
         folder.mkdir()
         (folder / "weights.bin").write_bytes(b"x" * 1000)
-        if complete:
+        if complete and marked:
             (folder / offline.COMPLETE_MARKER).write_text("ok\n")
             (folder / offline.LAST_USED_MARKER).touch()
         for path in (folder, *folder.iterdir()):
@@ -112,16 +113,21 @@ def test_pruning_removes_replaced_builds_unused_for_a_day_and_nothing_else(tmp_p
     replaced_too = build("tiny-phi3-v1-aaaaaaaaaaaa", used_ago=3 * day)
     replaced = build("tiny-phi3-v1-bbbbbbbbbbbb", used_ago=4 * day)
     pre_key_era = build("tiny-phi3-v1", used_ago=5 * day)
+    left_unmarked = build("tiny-phi3-v1-eeeeeeeeeeee", used_ago=6 * day, marked=False)  # aged by its own mtime
     in_use_elsewhere = build("tiny-phi3-v1-cccccccccccc", used_ago=day / 2)  # another checkout's build
     other_asset = build("clip-tokenizer-v1-dddddddddddd", used_ago=9 * day)  # the only build of its asset stays
     interrupted = build(".tiny-phi3-x1y2z3", used_ago=2 * day, complete=False)
     building_now = build(".tiny-phi3-q9w8e7", used_ago=60, complete=False)
     not_ours = build("colab-tier", used_ago=9 * day, complete=False)
 
-    removed = offline.prune_stale_builds(tmp_path, now=now)
+    on_disk = {folder: tree_size(folder) for folder in (replaced, interrupted)}
+    assert on_disk[interrupted] >= 1000 and on_disk[replaced] >= 1000 + len("ok\n")
 
-    assert set(removed) == {replaced_too, replaced, pre_key_era, interrupted}, sorted(p.name for p in removed)
-    assert removed[interrupted] == 1000 and removed[replaced] == 1000 + len("ok\n")  # bytes freed
+    removed = prune_stale_builds(tmp_path, now=now)
+
+    assert set(removed) == {replaced_too, replaced, pre_key_era, left_unmarked, interrupted}, \
+        sorted(p.name for p in removed)
+    assert removed[interrupted] == on_disk[interrupted] and removed[replaced] == on_disk[replaced]  # bytes freed
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         p.name for p in (in_use_elsewhere, other_asset, building_now, not_ours))
 
@@ -129,7 +135,7 @@ def test_pruning_removes_replaced_builds_unused_for_a_day_and_nothing_else(tmp_p
 def test_a_cached_build_handed_out_counts_as_used(tmp_path, monkeypatch):
     monkeypatch.setenv("LLMBOOK_CACHE", str(tmp_path))
     folder = offline.cached_build("used", 1, lambda folder: (folder / "a.txt").write_text("a"))
-    old = time.time() - 3 * offline.STALE_AFTER_S
+    old = time.time() - 3 * STALE_AFTER_S
     os.utime(folder / offline.LAST_USED_MARKER, (old, old))
     assert offline.cached_build("used", 1, lambda folder: None) == folder
     assert time.time() - offline.last_used(folder) < 60

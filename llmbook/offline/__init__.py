@@ -13,13 +13,11 @@ import functools
 import hashlib
 import importlib.metadata
 import importlib.util
-import os
 import random
 import re
 import shutil
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -27,11 +25,10 @@ from ..pins import pinned_version
 from ..profiles import cache_dir
 
 COMPLETE_MARKER = ".complete"
-# Touched each time a build is handed out, so that ``prune_stale_builds`` can tell the builds in use.
+# Touched each time a build is handed out, so that tools.offline_assets can tell the builds in use.
 LAST_USED_MARKER = ".last-used"
 # ``<name>-v<version>-<key>``, and ``<name>-v<version>`` as the cache was named before keys.
 CACHED_BUILD_NAME = re.compile(r"^(?P<name>.+)-v\d+(-[0-9a-f]{12})?$")
-STALE_AFTER_S = 24 * 3600
 # While ``planned_keys`` runs: {asset name: key} of every cached_build asked for, nothing built.
 _PLAN: dict | None = None
 
@@ -93,42 +90,6 @@ def last_used(folder: Path) -> float:
         if (folder / marker).exists():
             return (folder / marker).stat().st_mtime
     return folder.stat().st_mtime
-
-
-def prune_stale_builds(cache: Path | None = None, now: float | None = None,
-                       stale_after_s: float = STALE_AFTER_S) -> dict[Path, int]:
-    """Remove the builds a newer build of the same asset replaced, once unused for ``stale_after_s``.
-
-    Every edit of a builder or pin bump builds an asset under a new key and leaves the old folder
-    behind (hundreds of MB for a model), so the cache would grow with each update of this repository.
-    Of each asset, the most recently used build always stays, and so does any other build used within
-    ``stale_after_s`` (another checkout of the repository may still be using it); so do interrupted
-    builds' staging folders younger than that. Returns ``{folder removed: its size in bytes}``."""
-    cache = cache or cache_dir()
-    now = time.time() if now is None else now
-    builds: dict[str, list[Path]] = {}
-    removed = []
-    for folder in cache.iterdir() if cache.is_dir() else ():
-        if not folder.is_dir() or folder.is_symlink():
-            continue
-        if folder.name.startswith(".") and not (folder / COMPLETE_MARKER).exists():  # a staging folder
-            if now - folder.stat().st_mtime > stale_after_s:
-                removed.append(folder)
-        elif match := CACHED_BUILD_NAME.match(folder.name):
-            builds.setdefault(match["name"], []).append(folder)
-    for folders in builds.values():
-        newest = max(folders, key=last_used)
-        removed += [f for f in folders if f != newest and now - last_used(f) > stale_after_s]
-    sizes = {folder: folder_size(folder) for folder in removed}
-    for folder in removed:
-        shutil.rmtree(folder, ignore_errors=True)
-    return sizes
-
-
-def folder_size(folder: Path) -> int:
-    return sum(os.path.getsize(os.path.join(top, name))
-               for top, _, names in os.walk(folder) for name in names
-               if not os.path.islink(os.path.join(top, name)))
 
 
 def asset_key(build: Callable, reads: Iterable[str] = (), version_of: Callable[[str], str] | None = None) -> str:
